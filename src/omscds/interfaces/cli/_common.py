@@ -1,0 +1,71 @@
+"""Shared helpers of the CLI: reading case files, loading the knowledge base, printing errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from omscds.errors import InputError, OmscdsError
+from omscds.knowledge import KnowledgeBase, load_knowledge
+
+__all__ = ["err_console", "load_kb", "out_console", "print_error", "read_document"]
+
+out_console = Console(highlight=False, soft_wrap=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def load_kb(directory: str | None = None) -> KnowledgeBase:
+    return load_knowledge(directory)
+
+
+def read_document(path: str) -> Any:
+    """Read JSON or YAML from a file (by extension, else by content) or from stdin for ``-``."""
+    name = "<stdin>" if path == "-" else path
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise InputError(f"no such file: {path}", path=name)
+        if p.is_dir():
+            raise InputError(f"is a directory, not a case file: {path}", path=name)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text (is this a case file?)", path=name) from None
+    if not text.strip():
+        raise InputError("the file is empty", path=name)
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    if suffix == ".json" or (
+        suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "["))
+    ):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", path=name
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise InputError(f"not valid YAML: {problem}{where}", path=name) from None
+
+
+def print_error(exc: OmscdsError, source: str | None = None) -> None:
+    """One line per problem: ``file: field.path: message``. Never a traceback."""
+    prefix = f"{source}: " if source else ""
+    if isinstance(exc, InputError) and len(exc.errors) > 1:
+        for path, msg in exc.errors:
+            err_console.print(
+                f"[red]error[/red]: {prefix}{path}: {msg}", markup=True, soft_wrap=True
+            )
+    else:
+        err_console.print(f"[red]error[/red]: {prefix}{exc}", markup=True, soft_wrap=True)

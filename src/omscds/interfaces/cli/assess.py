@@ -1,0 +1,76 @@
+"""``omscds assess CASE... [--format text|json|markdown]``."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import typer
+from rich.text import Text
+
+from omscds.errors import OmscdsError
+from omscds.interfaces.cli._common import load_kb, out_console, print_error, read_document
+from omscds.knowledge import KnowledgeBase
+from omscds.model import Assessment
+from omscds.reasoning import assess_data
+from omscds.reports import outline, render_markdown
+
+__all__ = ["Format", "register", "render_text"]
+
+STYLES = {
+    "critical": "bold red",
+    "warning": "yellow",
+    "info": "cyan",
+    "good": "green",
+    "muted": "dim",
+    "strong": "bold",
+    "": "",
+}
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
+    text = Text()
+    for sec in outline(a, kb):
+        text.append(f"\n{sec.title}\n", style="bold underline")
+        for line in sec.lines:
+            text.append("  " * line.indent + line.text + "\n", style=STYLES.get(line.style, ""))
+    return text
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("assess")
+    def assess_cmd(
+        cases: list[str] = typer.Argument(..., help="Case files (JSON or YAML); '-' reads stdin."),
+        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+        knowledge: str | None = typer.Option(
+            None, "--knowledge", help="Use another knowledge-base directory."
+        ),
+    ) -> None:
+        """Assess cases: OMS criteria, differential, tumour probability, work-up plan."""
+        kb = load_kb(knowledge)
+        failed = False
+        results: list[dict[str, object]] = []
+        for path in cases:
+            try:
+                assessment = assess_data(read_document(path), kb)
+            except OmscdsError as exc:
+                print_error(exc, path)
+                failed = True
+                continue
+            if fmt is Format.json:
+                results.append(assessment.model_dump(mode="json"))
+            elif fmt is Format.markdown:
+                out_console.print(render_markdown(assessment, kb), markup=False, highlight=False)
+            else:
+                out_console.print(render_text(assessment, kb))
+        if fmt is Format.json and results:
+            doc = results[0] if len(cases) == 1 else results
+            typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        if failed:
+            raise typer.Exit(2)

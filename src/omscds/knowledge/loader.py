@@ -1,0 +1,268 @@
+"""Load the knowledge base once, validate every file against its schema, and freeze it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from omscds.errors import KnowledgeError
+from omscds.knowledge.schema import (
+    ASSUMPTION,
+    AlertRule,
+    Cited,
+    Criterion,
+    DifferentialCondition,
+    FindingDef,
+    Manifest,
+    ModalityDef,
+    Parameter,
+    Prior,
+    Recommendation,
+    RegionDistribution,
+    SeverityScale,
+    Source,
+    TestFindingDef,
+)
+
+__all__ = ["DATA_DIR", "KnowledgeBase", "load_knowledge"]
+
+DATA_DIR = Path(__file__).parent / "data"
+
+M = TypeVar("M", bound=BaseModel)
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _by_id(items: Iterable[Any], attr: str = "id") -> Mapping[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key = getattr(item, attr)
+        if key in out:
+            raise KnowledgeError(f"duplicate id {key!r}")
+        out[key] = item
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The frozen, validated knowledge base. Pass it to every reasoning function."""
+
+    manifest: Manifest
+    sha256: str
+    sources: Mapping[str, Source]
+    findings: Mapping[str, FindingDef]
+    test_findings: Mapping[str, TestFindingDef]
+    criteria: tuple[Criterion, ...]
+    severity_scales: Mapping[str, SeverityScale]
+    priors: tuple[Prior, ...]
+    modalities: Mapping[str, ModalityDef]
+    regions: tuple[RegionDistribution, ...]
+    differential: tuple[DifferentialCondition, ...]
+    recommendations: tuple[Recommendation, ...]
+    alerts: tuple[AlertRule, ...]
+    parameters: Mapping[str, Parameter]
+    hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def param(self, key: str) -> float:
+        """A numeric parameter's point value (raises KnowledgeError when missing)."""
+        try:
+            return self.parameters[key].value
+        except KeyError:
+            raise KnowledgeError(f"parameter {key!r} is not in the knowledge base") from None
+
+    def finding_key(self, key_or_hpo: str) -> str | None:
+        """Map a finding key or an HPO id (the term or a descendant) to a finding key."""
+        if key_or_hpo in self.findings:
+            return key_or_hpo
+        return self.hpo_index.get(key_or_hpo)
+
+    def cited_facts(self) -> Iterable[tuple[str, Cited]]:
+        """Every cited fact with a label saying where it is (for checks and `kb check`)."""
+        for k, f in self.findings.items():
+            yield f"findings.{k}", f
+        for k, tf in self.test_findings.items():
+            yield f"test_findings.{k}", tf
+        for c in self.criteria:
+            yield f"criteria.{c.id}", c
+        for k, s in self.severity_scales.items():
+            yield f"severity.{k}", s
+        for p in self.priors:
+            yield f"priors.{p.id}", p
+        for k, m in self.modalities.items():
+            for i, ev in enumerate(m.sensitivity):
+                yield f"modalities.{k}.sensitivity[{i}]", ev
+            for i, ev in enumerate(m.specificity):
+                yield f"modalities.{k}.specificity[{i}]", ev
+            if m.sensitivity_from_reason is not None:
+                yield f"modalities.{k}.sensitivity_from_reason", m.sensitivity_from_reason
+        for r in self.regions:
+            yield f"regions.{r.id}", r
+        for d in self.differential:
+            yield f"differential.{d.id}", d
+            for i, rule in enumerate(d.rules):
+                yield f"differential.{d.id}.rules[{i}]", rule
+        for rec in self.recommendations:
+            yield f"recommendations.{rec.id}", rec
+        for a in self.alerts:
+            yield f"alerts.{a.id}", a
+        for k, prm in self.parameters.items():
+            yield f"parameters.{k}", prm
+
+    def assumptions(self) -> list[tuple[str, Cited]]:
+        return [(where, f) for where, f in self.cited_facts() if f.is_assumption]
+
+
+def _read(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except FileNotFoundError:
+        raise KnowledgeError(f"knowledge file missing: {path}") from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path.name}: not valid YAML: {exc}") from None
+
+
+def _models(model: type[M], raw: Any, fname: str, key: str) -> list[M]:
+    items = raw.get(key, []) if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise KnowledgeError(f"{fname}: expected a mapping with a list under {key!r}")
+    out: list[M] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            ident = item.get("id") or item.get("key") if isinstance(item, dict) else None
+            raise KnowledgeError(f"{fname}: {key}[{i}] ({ident}): {loc}: {err['msg']}") from None
+    return out
+
+
+FILES = (
+    "manifest.yaml",
+    "sources.yaml",
+    "findings.yaml",
+    "test_findings.yaml",
+    "criteria.yaml",
+    "severity.yaml",
+    "priors.yaml",
+    "modalities.yaml",
+    "regions.yaml",
+    "differential.yaml",
+    "recommendations.yaml",
+    "alerts.yaml",
+    "parameters.yaml",
+)
+OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml")
+
+
+def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
+    """Read, validate and freeze the knowledge base in ``directory`` (default: the shipped one)."""
+    root = Path(directory) if directory is not None else DATA_DIR
+    if not root.is_dir():
+        raise KnowledgeError(f"knowledge directory not found: {root}")
+    digest = hashlib.sha256()
+    raw: dict[str, Any] = {}
+    for name in FILES + OPTIONAL_FILES:
+        path = root / name
+        if name in OPTIONAL_FILES and not path.exists():
+            raw[name] = {}
+            continue
+        data = path.read_bytes() if path.exists() else b""
+        digest.update(name.encode() + b"\0" + data + b"\0")
+        raw[name] = _read(path)
+
+    try:
+        manifest = Manifest.model_validate(raw["manifest.yaml"])
+    except ValidationError as exc:
+        raise KnowledgeError(f"manifest.yaml: {exc.errors()[0]['msg']}") from None
+
+    sources = _by_id(_models(Source, raw["sources.yaml"], "sources.yaml", "sources"))
+    findings = _by_id(_models(FindingDef, raw["findings.yaml"], "findings.yaml", "findings"), "key")
+    test_findings = _by_id(
+        _models(TestFindingDef, raw["test_findings.yaml"], "test_findings.yaml", "test_findings"),
+        "key",
+    )
+    criteria = tuple(_models(Criterion, raw["criteria.yaml"], "criteria.yaml", "criteria"))
+    scales = _by_id(_models(SeverityScale, raw["severity.yaml"], "severity.yaml", "scales"))
+    priors = tuple(_models(Prior, raw["priors.yaml"], "priors.yaml", "priors"))
+    modalities = _by_id(
+        _models(ModalityDef, raw["modalities.yaml"], "modalities.yaml", "modalities")
+    )
+    regions = tuple(
+        _models(RegionDistribution, raw["regions.yaml"], "regions.yaml", "distributions")
+    )
+    differential = tuple(
+        _models(DifferentialCondition, raw["differential.yaml"], "differential.yaml", "conditions")
+    )
+    recs = tuple(
+        _models(Recommendation, raw["recommendations.yaml"], "recommendations.yaml", "rules")
+    )
+    alerts = tuple(_models(AlertRule, raw["alerts.yaml"], "alerts.yaml", "alerts"))
+    params = _by_id(_models(Parameter, raw["parameters.yaml"], "parameters.yaml", "parameters"))
+
+    hpo_index: dict[str, str] = {}
+    desc_raw = raw.get("hpo_descendants.yaml") or {}
+    desc_map: dict[str, list[str]] = dict(desc_raw.get("descendants", {}) or {})
+    # The finding's own term wins; a descendant maps to the most specific finding above it
+    # (e.g. Irritability is under Atypical behavior, yet maps to `irritability`).
+    for key, f in findings.items():
+        if f.hpo:
+            hpo_index[f.hpo] = key
+    subtree = {key: (*f.descendants, *desc_map.get(key, [])) for key, f in findings.items()}
+    for key in sorted(subtree, key=lambda k: len(subtree[k])):
+        for term in subtree[key]:
+            hpo_index.setdefault(term, key)
+    if manifest.hpo_release is None and desc_raw.get("hpo_release"):
+        manifest = manifest.model_copy(update={"hpo_release": str(desc_raw["hpo_release"])})
+
+    kb = KnowledgeBase(
+        manifest=manifest,
+        sha256=digest.hexdigest(),
+        sources=sources,
+        findings=findings,
+        test_findings=test_findings,
+        criteria=criteria,
+        severity_scales=scales,
+        priors=priors,
+        modalities=modalities,
+        regions=regions,
+        differential=differential,
+        recommendations=recs,
+        alerts=alerts,
+        parameters=params,
+        hpo_index=MappingProxyType(hpo_index),
+    )
+    _check_references(kb)
+    return kb
+
+
+def _check_references(kb: KnowledgeBase) -> None:
+    for where, fact in kb.cited_facts():
+        for sid in fact.source:
+            if sid != ASSUMPTION and sid not in kb.sources:
+                raise KnowledgeError(f"{where}: unknown source id {sid!r}")
+    for c in kb.criteria:
+        for fk in c.any_of:
+            if fk not in kb.findings:
+                raise KnowledgeError(f"criteria.{c.id}: unknown finding {fk!r}")
+    for key, m in kb.modalities.items():
+        if m.sensitivity_from and m.sensitivity_from not in kb.modalities:
+            raise KnowledgeError(f"modalities.{key}: unknown sensitivity_from {m.sensitivity_from}")
+        for sid in m.burden_source:
+            if sid != ASSUMPTION and sid not in kb.sources:
+                raise KnowledgeError(f"modalities.{key}.burden_source: unknown source id {sid!r}")
+    for rec in kb.recommendations:
+        if rec.modality and rec.modality not in kb.modalities:
+            raise KnowledgeError(f"recommendations.{rec.id}: unknown modality {rec.modality!r}")

@@ -1,0 +1,160 @@
+"""The assessment omscds returns (shared/spec/case-format.md). Fields are only ever added."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Alert",
+    "Assessment",
+    "AssumptionNote",
+    "CriterionResult",
+    "DifferentialEntry",
+    "KnowledgeBaseRef",
+    "NextTest",
+    "OmsResult",
+    "Recommendation",
+    "SeverityResult",
+    "TumourEvidence",
+    "TumourResult",
+]
+
+Probability = float
+BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KnowledgeBaseRef(_Out):
+    version: str
+    sha256: str
+    hpo_release: str | None = None
+
+
+class CriterionResult(_Out):
+    id: str
+    label: str = ""
+    met: bool | None
+    evidence: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class OmsResult(_Out):
+    status: Literal["criteria_met", "possible", "not_met"]
+    criteria_count: int
+    criteria: tuple[CriterionResult, ...]
+    unknown_count: int = 0
+    explanation: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class DifferentialEntry(_Out):
+    condition: str
+    rank: int
+    label: str = ""
+    score: float = 0.0
+    support: tuple[str, ...] = ()
+    against: tuple[str, ...] = ()
+    atypical: tuple[str, ...] = ()
+    separate_by: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class TumourEvidence(_Out):
+    test: int
+    modality: str
+    result: str
+    regions: tuple[str, ...] = ()
+    likelihood_ratio: float
+    likelihood_ratio_interval: tuple[float, float] | None = None
+    probability_after: Probability
+    interval_after: tuple[Probability, Probability] | None = None
+    sensitivity: float | None = None
+    sensitivity_interval: tuple[float, float] | None = None
+    note: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class NextTest(_Out):
+    modality: str
+    regions: tuple[str, ...]
+    yield_probability: Probability
+    probability_if_negative: Probability
+    burden: str
+    burden_rank: int
+    why: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class TumourResult(_Out):
+    status: Literal["confirmed", "suspected", "search_incomplete", "not_found", "not_applicable"]
+    probability: Probability = Field(ge=0, le=1)
+    interval: tuple[Probability, Probability]
+    prior: Probability = Field(ge=0, le=1)
+    prior_interval: tuple[Probability, Probability] | None = None
+    prior_id: str | None = None
+    searched_regions: dict[BodyRegionKey, str | None]
+    evidence: tuple[TumourEvidence, ...] = ()
+    region_probabilities: dict[BodyRegionKey, Probability] = Field(default_factory=dict)
+    next_tests: tuple[NextTest, ...] = ()
+    population: Literal["child", "adult"] = "child"
+    explanation: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class Recommendation(_Out):
+    id: str
+    kind: Literal["imaging", "laboratory", "referral", "follow_up", "treatment", "assessment"]
+    modality: str | None = None
+    regions: tuple[str, ...] = ()
+    urgency: Literal["urgent", "soon", "routine"]
+    interval_months: float | None = None
+    interval_months_range: tuple[float, float] | None = None
+    title: str = ""
+    rationale: str
+    sources: tuple[str, ...]
+    assumption: bool = False
+
+
+class Alert(_Out):
+    id: str
+    level: Literal["info", "warning", "critical"]
+    message: str
+    sources: tuple[str, ...]
+
+
+class SeverityResult(_Out):
+    scale: str
+    label: str
+    total: int | None
+    max: int
+    items: dict[str, int]
+    missing_items: tuple[str, ...] = ()
+    descriptors_confirmed: bool = False
+    note: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class AssumptionNote(_Out):
+    where: str
+    reasoning: str
+
+
+class Assessment(_Out):
+    omscds_version: str
+    knowledge_base: KnowledgeBaseRef
+    case_id: str | None
+    oms: OmsResult
+    differential: tuple[DifferentialEntry, ...] = ()
+    differential_method: str = ""
+    tumour: TumourResult
+    recommendations: tuple[Recommendation, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    severity: SeverityResult | None = None
+    assumptions: tuple[AssumptionNote, ...] = ()
+    warnings: tuple[str, ...] = ()
+    disclaimer: str

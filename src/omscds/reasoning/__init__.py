@@ -1,0 +1,9 @@
+"""Pure reasoning over a case and the frozen knowledge base: no I/O, no clock, no environment."""
+
+from __future__ import annotations
+
+from omscds.reasoning.criteria import evaluate_criteria, oms_status
+from omscds.reasoning.engine import assess, assess_data
+from omscds.reasoning.findings import ResolvedCase, resolve
+
+__all__ = ["ResolvedCase", "assess", "assess_data", "evaluate_criteria", "oms_status", "resolve"]

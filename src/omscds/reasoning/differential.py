@@ -1,0 +1,100 @@
+"""Ranked differential of the child (or adult) with ataxia, myoclonus or abnormal eye movements.
+
+Each condition has a base log-odds (how often it causes acute ataxia in children) and rules that
+add a log-likelihood-ratio weight when a fact holds. The shares are the softmax of the scores.
+For each entry, the question that best separates it from the next candidate is the still-open
+fact with the largest difference in weight between the two.
+"""
+
+from __future__ import annotations
+
+import math
+
+from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.schema import DifferentialCondition
+from omscds.model import DifferentialEntry
+from omscds.reasoning.facts import Facts, base_facts, fact_label
+from omscds.reasoning.findings import ResolvedCase
+
+__all__ = ["METHOD", "rank_differential", "score_condition"]
+
+METHOD = (
+    "score = base log-odds of the condition among children with acute ataxia + the sum of the "
+    "log-likelihood-ratio weights of every rule whose fact holds; shares are the softmax of the "
+    "scores. Weights are in the knowledge base (differential.yaml), most marked as assumptions "
+    "whose direction follows the cited sources. This ranks hypotheses; it does not diagnose."
+)
+
+
+def score_condition(
+    cond: DifferentialCondition, facts: Facts
+) -> tuple[float, list[tuple[str, float, bool]]]:
+    """Return (score, fired rules as (explanation, weight, atypical)).
+
+    >>> from omscds.knowledge.schema import DifferentialCondition, DifferentialRule
+    >>> import datetime as dt
+    >>> d = dt.date(2026, 1, 1)
+    >>> c = DifferentialCondition(id="x", label="X", base=-1.0, source=("s",), as_of=d,
+    ...     rules=(DifferentialRule(when="a", weight=2.0, explain="a", source=("s",), as_of=d),))
+    >>> score_condition(c, Facts(frozenset({"a"}), frozenset()))[0]
+    1.0
+    """
+    score = cond.base
+    fired: list[tuple[str, float, bool]] = []
+    for rule in cond.rules:
+        if rule.when in facts:
+            score += rule.weight
+            fired.append((rule.explain, rule.weight, rule.atypical))
+    return score, fired
+
+
+def _separator(
+    a: DifferentialCondition, b: DifferentialCondition, facts: Facts, kb: KnowledgeBase
+) -> str:
+    wa = {r.when: r.weight for r in a.rules}
+    wb = {r.when: r.weight for r in b.rules}
+    best: tuple[float, str] | None = None
+    for name in set(wa) | set(wb):
+        if name not in facts.open:
+            continue
+        gap = abs(wa.get(name, 0.0) - wb.get(name, 0.0))
+        if gap > 0 and (best is None or gap > best[0]):
+            best = (gap, name)
+    if best is None:
+        return a.separate_by
+    label = fact_label(best[1], kb)
+    return f"Check for {label} (separates {a.label} from {b.label}). {a.separate_by}".strip()
+
+
+def rank_differential(rc: ResolvedCase, kb: KnowledgeBase) -> tuple[DifferentialEntry, ...]:
+    if not kb.differential:
+        return ()
+    facts = base_facts(rc, kb)
+    scored = []
+    for cond in kb.differential:
+        score, fired = score_condition(cond, facts)
+        scored.append((score, cond, fired))
+    scored.sort(key=lambda s: (-s[0], s[1].id))
+    top = max(s[0] for s in scored)
+    z = sum(math.exp(s[0] - top) for s in scored)
+    out: list[DifferentialEntry] = []
+    for rank, (score, cond, fired) in enumerate(scored, start=1):
+        nxt = scored[rank][1] if rank < len(scored) else None
+        sources = list(cond.source)
+        for rule in cond.rules:
+            if rule.when in facts:
+                sources.extend(s for s in rule.source if s not in sources)
+        out.append(
+            DifferentialEntry(
+                condition=cond.id,
+                rank=rank,
+                label=cond.label,
+                score=round(math.exp(score - top) / z, 4),
+                support=tuple(e for e, w, atyp in fired if w > 0 and not atyp),
+                against=tuple(e for e, w, atyp in fired if w < 0 and not atyp),
+                atypical=tuple(e for e, w, atyp in fired if atyp),
+                separate_by=_separator(cond, nxt, facts, kb) if nxt else cond.separate_by,
+                sources=tuple(sources),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,411 @@
+"""How likely is an occult tumour, given what was done and found?
+
+A prior for the population (child or adult; OMS or an atypical presentation) is updated test by
+test with likelihood ratios, region by region: a negative study lowers only the regions it covered
+(neck, chest, abdomen, pelvis), weighted by where OMS-associated tumours are found. Sensitivities
+come from stored counts as Beta credible intervals; the interval of the prior and of every
+sensitivity and specificity is carried to the posterior (the posterior is monotone in each).
+Conditional independence of tests given the tumour's presence and site is an assumption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.schema import CountEvidence, Prior
+from omscds.model import BODY_REGIONS, NextTest, OmsResult, TestResult, TumourEvidence, TumourResult
+from omscds.reasoning.coverage import body_regions, is_tumour_positive, searched_regions
+from omscds.reasoning.criteria import NEUROBLASTIC
+from omscds.reasoning.findings import ResolvedCase
+from omscds.reasoning.probability import Masses, beta_interval, update_regions
+
+__all__ = [
+    "Performance",
+    "TumourContext",
+    "assess_tumour",
+    "choose_prior",
+    "performance",
+    "region_weights",
+    "tumour_question",
+]
+
+_WHOLE_BODY_TESTS = frozenset({"urine_catecholamines"})
+_INDEPENDENCE = (
+    "Tests are treated as conditionally independent given the tumour's presence and site "
+    "(an assumption: a small, metabolically quiet tumour can be missed by several tests at once)."
+)
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Sensitivity and specificity of a modality as (mean, low, high), with the counts behind them."""
+
+    modality: str
+    informative: bool
+    sens: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    spec: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    x: float = 0.0
+    n: float = 0.0
+    sources: tuple[str, ...] = ()
+
+
+def _rows(kb: KnowledgeBase, modality: str) -> list[CountEvidence]:
+    rows: list[CountEvidence] = []
+    seen: set[str] = set()
+    current: str | None = modality
+    while current and current not in seen:
+        seen.add(current)
+        mod = kb.modalities[current]
+        rows.extend(mod.sensitivity)
+        current = mod.sensitivity_from
+    return rows
+
+
+def _pool(rows: Iterable[CountEvidence], case_weight: float) -> tuple[float, float, list[str]]:
+    x = n = 0.0
+    sources: list[str] = []
+    for r in rows:
+        w = r.weight * (case_weight if r.grade == "case" else 1.0)
+        x += w * r.x
+        n += w * r.n
+        sources.extend(s for s in r.source if s not in sources)
+    return x, n, sources
+
+
+def performance(kb: KnowledgeBase, modality: str) -> Performance:
+    """Pool a modality's counts (case reports down-weighted) into Beta intervals.
+
+    >>> from omscds.knowledge import load_knowledge
+    >>> p = performance(load_knowledge(), "mibg")
+    >>> p.sens[1] < p.sens[0] < p.sens[2]
+    True
+    """
+    mod = kb.modalities.get(modality)
+    if mod is None:
+        return Performance(modality, informative=False)
+    rows = _rows(kb, modality)
+    if not rows:
+        return Performance(modality, informative=False)
+    level = kb.param("credible_level")
+    a = kb.param("beta_prior_a")
+    x, n, sources = _pool(rows, kb.param("case_pool_weight"))
+    sens = beta_interval(x, n, level, a)
+    sx, sn, ssrc = _pool(mod.specificity, kb.param("case_pool_weight"))
+    spec = beta_interval(sx, sn, level, a) if sn > 0 else (1.0, 1.0, 1.0)
+    if mod.sensitivity_from_reason is not None:
+        sources.extend(s for s in mod.sensitivity_from_reason.source if s not in sources)
+    sources.extend(s for s in ssrc if s not in sources)
+    return Performance(modality, True, sens, spec, x, n, tuple(sources))
+
+
+def region_weights(kb: KnowledgeBase, population: str) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Summed per-series site counts plus the uniform pseudo-count, and their sources."""
+    a = kb.param("beta_prior_a")
+    weights = dict.fromkeys(BODY_REGIONS, a)
+    sources: list[str] = []
+    for dist in kb.regions:
+        if dist.population != population:
+            continue
+        for region, count in dist.counts.items():
+            weights[region] += count
+        sources.extend(s for s in dist.source if s not in sources)
+    return weights, tuple(sources)
+
+
+def choose_prior(age_months: float, oms_status: str, kb: KnowledgeBase) -> Prior:
+    """The prior for the population: adult or child, OMS or atypical, infants apart."""
+    population = "adult" if age_months >= kb.param("adult_age_months") else "child"
+    applies = "oms" if oms_status in ("criteria_met", "possible") else "atypical"
+    for prior in kb.priors:
+        hi = prior.age_months_max if prior.age_months_max is not None else float("inf")
+        if (
+            prior.population == population
+            and prior.applies_to == applies
+            and prior.age_months_min <= age_months < hi
+        ):
+            return prior
+    # the knowledge base always carries a prior per population and presentation
+    return next(p for p in kb.priors if p.population == population and p.applies_to == applies)
+
+
+def tumour_question(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> list[str]:
+    """Why an occult tumour is in question (empty: no tumour question arises)."""
+    case = rc.case
+    why: list[str] = []
+    adult = case.age_months >= kb.param("adult_age_months")
+    if oms.status in ("criteria_met", "possible"):
+        why.append(f"OMS {oms.status.replace('_', ' ')}")
+    if rc.present("opsoclonus") and not adult:
+        why.append("opsoclonus in a child")
+    if any(t.modality in ("mibg", "urine_catecholamines") for t in case.tests):
+        why.append("a neuroblastoma test was already done")
+    if not adult and "cerebellar_hypoperfusion" in rc.test_findings:
+        why.append("cerebellar hypoperfusion on perfusion SPECT")
+    if not adult and "cerebellar_atrophy" in rc.test_findings:
+        why.append("cerebellar atrophy in a child")
+    weeks = case.history.symptom_duration_weeks
+    if rc.present("ataxia") and weeks is not None and weeks > kb.param("aca_typical_course_weeks"):
+        why.append(f"ataxia for {weeks:g} weeks, beyond the usual post-infectious course")
+    if case.history.relapse:
+        why.append("OMS relapse")
+    if case.history.prior_tumour_resected:
+        why.append("a neuroblastic tumour was resected before")
+    if any(is_tumour_positive(t) for t in case.tests):
+        why.append("a study was positive")
+    return why
+
+
+@dataclass(frozen=True)
+class TumourContext:
+    """What later steps (work-up, alerts) need from the tumour assessment."""
+
+    result: TumourResult
+    question: tuple[str, ...]
+    masses: Masses
+    weights: dict[str, float]
+
+
+def _r(p: float) -> float:
+    return round(p, 4)
+
+
+def _regions_of(test: TestResult) -> frozenset[str]:
+    if test.modality in _WHOLE_BODY_TESTS:
+        return frozenset(BODY_REGIONS)
+    return frozenset(body_regions(test.regions))
+
+
+def _step(
+    m: Masses, test: TestResult, covered: frozenset[str], perf: Performance, bound: str
+) -> tuple[Masses, float]:
+    """One update at the point value or at the bound that pushes the posterior low or high.
+
+    After a negative result the posterior falls as sensitivity and specificity rise; after a
+    positive one it rises with both. So each bound takes the matching ends of both intervals.
+    """
+    if bound == "point":
+        s, c = perf.sens[0], perf.spec[0]
+    elif (bound == "high") == (test.result == "positive"):
+        s, c = perf.sens[2], perf.spec[2]
+    else:
+        s, c = perf.sens[1], perf.spec[1]
+    return update_regions(m, covered, test.result, s, c)
+
+
+def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> TumourContext:
+    case = rc.case
+    adult = case.age_months >= kb.param("adult_age_months")
+    population = "adult" if adult else "child"
+    prior = choose_prior(case.age_months, oms.status, kb)
+    weights, region_sources = region_weights(kb, population)
+    question = tumour_question(rc, oms, kb)
+    eq_lr = kb.param("equivocal_lr")
+
+    point = Masses.start(prior.point, weights)
+    low = Masses.start(prior.low, weights)
+    high = Masses.start(prior.high, weights)
+    evidence: list[TumourEvidence] = []
+    sources: list[str] = list(prior.source)
+    sources.extend(s for s in region_sources if s not in sources)
+    histology_idx: int | None = None
+    positive_idx: list[int] = []
+
+    for i, test in enumerate(case.tests):
+        if (
+            test.histology is not None
+            and test.result != "negative"
+            and (test.histology in NEUROBLASTIC or adult)
+        ):
+            histology_idx = i
+        covered = _regions_of(test)
+        if is_tumour_positive(test):
+            positive_idx.append(i)
+        mod = kb.modalities.get(test.modality)
+        if not covered:
+            continue  # brain, spine or laboratory tests that do not look at the body
+        perf = performance(kb, test.modality)
+        note = ""
+        if test.result in ("equivocal", "pending"):
+            evidence.append(
+                TumourEvidence(
+                    test=i,
+                    modality=test.modality,
+                    result=test.result,
+                    regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
+                    likelihood_ratio=eq_lr,
+                    probability_after=_r(point.probability),
+                    interval_after=(_r(low.probability), _r(high.probability)),
+                    note=f"{test.result} result: treated as uninformative (LR {eq_lr:g}, assumption)",
+                    sources=("assumption",),
+                )
+            )
+            continue
+        if not perf.informative or (mod is not None and adult and not mod.adults):
+            reason = (
+                "no published sensitivity for OMS-associated tumours"
+                if not perf.informative
+                else "this test looks for neuroblastic tumours, not the tumours of adult OMS"
+            )
+            evidence.append(
+                TumourEvidence(
+                    test=i,
+                    modality=test.modality,
+                    result=test.result,
+                    regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
+                    likelihood_ratio=1.0,
+                    probability_after=_r(point.probability),
+                    interval_after=(_r(low.probability), _r(high.probability)),
+                    note=f"not used for the probability: {reason}",
+                )
+            )
+            continue
+        point, lr = _step(point, test, covered, perf, "point")
+        low, lr_a = _step(low, test, covered, perf, "low")
+        high, lr_b = _step(high, test, covered, perf, "high")
+        if test.result == "negative" and len(covered) < len(BODY_REGIONS):
+            missing = [r for r in BODY_REGIONS if r not in covered]
+            note = f"negative for {', '.join(sorted(covered, key=BODY_REGIONS.index))} only; says nothing about {', '.join(missing)}"
+        evidence.append(
+            TumourEvidence(
+                test=i,
+                modality=test.modality,
+                result=test.result,
+                regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
+                likelihood_ratio=round(lr, 4),
+                likelihood_ratio_interval=(round(min(lr_a, lr_b), 4), round(max(lr_a, lr_b), 4)),
+                probability_after=_r(point.probability),
+                interval_after=(_r(low.probability), _r(high.probability)),
+                sensitivity=round(perf.sens[0], 4),
+                sensitivity_interval=(round(perf.sens[1], 4), round(perf.sens[2], 4)),
+                note=note
+                or f"sensitivity from {perf.x:g} of {perf.n:g} (weighted) OMS-associated tumours",
+                sources=perf.sources,
+            )
+        )
+        sources.extend(s for s in perf.sources if s not in sources)
+
+    searched = searched_regions(case, kb)
+    probability = point.probability
+    interval = (min(low.probability, probability), max(high.probability, probability))
+    if histology_idx is not None:
+        status = "confirmed"
+        probability, interval = 1.0, (1.0, 1.0)
+        explanation = f"Histology in tests[{histology_idx}] confirms a tumour."
+    elif positive_idx:
+        status = "suspected"
+        explanation = (
+            f"A study was positive (tests[{positive_idx[-1]}]) and no histology is recorded yet."
+        )
+    elif not question:
+        status = "not_applicable"
+        explanation = (
+            "No tumour question arises from the findings entered (no OMS criteria, no "
+            "opsoclonus, no neuroblastoma test, no cerebellar hypoperfusion or atrophy, no "
+            "prolonged ataxia); the probability shown is the prior for an atypical presentation."
+        )
+    elif all(searched.values()):
+        status = "not_found"
+        explanation = (
+            "Neck, chest, abdomen and pelvis were all covered by CT/MRI and were negative; "
+            "small tumours can still surface later."
+        )
+    else:
+        status = "search_incomplete"
+        missing = [r for r, by in searched.items() if by is None]
+        explanation = (
+            f"Not yet covered by CT/MRI: {', '.join(missing)}. "
+            "MIBG, urine catecholamines, ultrasound and chest X-ray never complete the search."
+        )
+    if question:
+        explanation += " Tumour question: " + "; ".join(question) + "."
+    explanation += (
+        f" Prior {prior.point:g} ({prior.low:g}-{prior.high:g}, {prior.label})."
+        f" {_INDEPENDENCE} The tumour-site distribution is used at its point value."
+    )
+    result = TumourResult(
+        status=status,  # type: ignore[arg-type]
+        probability=round(probability, 4),
+        interval=(round(interval[0], 4), round(interval[1], 4)),
+        prior=prior.point,
+        prior_interval=(prior.low, prior.high),
+        prior_id=prior.id,
+        searched_regions=searched,  # type: ignore[arg-type]
+        evidence=tuple(evidence),
+        region_probabilities={r: round(v, 4) for r, v in point.region_probability().items()},  # type: ignore[misc]
+        next_tests=(),
+        population=population,  # type: ignore[arg-type]
+        explanation=explanation,
+        sources=tuple(sources),
+    )
+    if status in ("search_incomplete", "not_found") and question:
+        result = result.model_copy(update={"next_tests": next_tests(rc, point, kb, adult)})
+    return TumourContext(result=result, question=tuple(question), masses=point, weights=weights)
+
+
+def _candidate_tests(
+    rc: ResolvedCase, kb: KnowledgeBase, adult: bool
+) -> list[tuple[str, tuple[str, ...]]]:
+    case = rc.case
+    uncovered = tuple(r for r, by in searched_regions(case, kb).items() if by is None)
+    done = {t.modality for t in case.tests if t.result in ("negative", "positive")}
+    out: list[tuple[str, tuple[str, ...]]] = []
+    if uncovered:
+        out.append(("mri", uncovered))
+        out.append(("ct", uncovered))
+        if len(uncovered) > 1 and "whole_body_mri" not in done:
+            out.append(("whole_body_mri", ("whole_body",)))
+        if "chest" in uncovered and "chest_xray" not in done:
+            out.append(("chest_xray", ("chest",)))
+        us = tuple(r for r in uncovered if r in ("neck", "abdomen", "pelvis"))
+        if us and "ultrasound" not in done:
+            out.append(("ultrasound", us))
+    for mod in ("mibg", "urine_catecholamines", "fdg_pet"):
+        m = kb.modalities[mod]
+        if mod in done or (adult and not m.adults) or (not adult and not m.children):
+            continue
+        if mod == "fdg_pet" and not adult:
+            continue
+        out.append((mod, ("whole_body",)))
+    return out
+
+
+def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> tuple[NextTest, ...]:
+    """Rank the studies not yet done by yield (chance to find a tumour now) and burden.
+
+    yield = P(tumour) x share of tumours in the covered regions x sensitivity (point values).
+    """
+    ranked: list[NextTest] = []
+    for modality, regions in _candidate_tests(rc, kb, adult):
+        perf = performance(kb, modality)
+        if not perf.informative:
+            continue
+        covered = (
+            frozenset(BODY_REGIONS)
+            if modality in _WHOLE_BODY_TESTS
+            else frozenset(body_regions(regions))
+        )
+        region_p = m.region_probability()
+        share = sum(region_p[r] for r in covered)
+        yld = share * perf.sens[0]
+        after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
+        mod = kb.modalities[modality]
+        ranked.append(
+            NextTest(
+                modality=modality,
+                regions=regions,
+                yield_probability=round(yld, 4),
+                probability_if_negative=round(after.probability, 4),
+                burden=mod.burden,
+                burden_rank=mod.burden_rank,
+                why=(
+                    f"P(tumour in {', '.join(sorted(covered, key=BODY_REGIONS.index))}) "
+                    f"{share:.2f} x sensitivity {perf.sens[0]:.2f}"
+                ),
+                sources=perf.sources,
+            )
+        )
+    # higher yield first; among near-equal yields (within 0.02) the lighter burden first
+    ranked.sort(key=lambda t: (-round(t.yield_probability / 0.02), t.burden_rank, t.modality))
+    return tuple(ranked)

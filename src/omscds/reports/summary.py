@@ -1,0 +1,234 @@
+"""A format-neutral outline of an assessment: sections of styled lines, rendered as Markdown
+(``render_markdown``) or as coloured terminal text by the CLI. One outline, several renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omscds.knowledge import KnowledgeBase
+from omscds.model import Assessment
+from omscds.reasoning.workup import URGENCY_ORDER
+
+__all__ = ["Line", "Section", "outline", "render_markdown"]
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    #: "", "critical", "warning", "info", "good", "muted", "strong"
+    style: str = ""
+    indent: int = 0
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: tuple[Line, ...]
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
+
+
+def _cite(sources: tuple[str, ...], numbers: dict[str, int]) -> str:
+    refs = []
+    for s in sources:
+        if s == "assumption":
+            refs.append("assumption")
+            continue
+        numbers.setdefault(s, len(numbers) + 1)
+        refs.append(str(numbers[s]))
+    return f" [{', '.join(refs)}]" if refs else ""
+
+
+def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
+    """The report's sections in reading order, with numbered citations collected at the end."""
+    nums: dict[str, int] = {}
+    sections: list[Section] = []
+    head = [
+        Line(f"Case {a.case_id or '(no id)'}", "strong"),
+        Line(
+            f"omscds {a.omscds_version}, knowledge base {a.knowledge_base.version} "
+            f"(sha256 {a.knowledge_base.sha256[:12]})",
+            "muted",
+        ),
+    ]
+    sections.append(Section("omscds assessment (decision support, not a diagnosis)", tuple(head)))
+
+    if a.alerts:
+        sections.append(
+            Section(
+                "Alerts",
+                tuple(
+                    Line(f"{al.level.upper()}: {al.message}{_cite(al.sources, nums)}", al.level)
+                    for al in a.alerts
+                ),
+            )
+        )
+
+    crit = [
+        Line(
+            f"Status: {a.oms.status.replace('_', ' ')} ({a.oms.criteria_count} of "
+            f"{len(a.oms.criteria)} met). {a.oms.explanation}",
+            "strong",
+        )
+    ]
+    for c in a.oms.criteria:
+        mark = {True: "[x] met", False: "[ ] not met", None: "[?] unknown"}[c.met]
+        ev = f" ({', '.join(c.evidence)})" if c.evidence else ""
+        crit.append(
+            Line(f"{mark}: {c.label}{ev}{_cite(c.sources, nums)}", "good" if c.met else "muted", 1)
+        )
+    sections.append(Section("OMS criteria (3 of 4)", tuple(crit)))
+
+    t = a.tumour
+    tl = [
+        Line(
+            f"Status: {t.status.replace('_', ' ')}; probability of a tumour {_pct(t.probability)} "
+            f"(interval {_pct(t.interval[0])}-{_pct(t.interval[1])}); prior {_pct(t.prior)}"
+            + (
+                f" ({_pct(t.prior_interval[0])}-{_pct(t.prior_interval[1])})"
+                if t.prior_interval
+                else ""
+            ),
+            "warning" if t.status in ("suspected", "search_incomplete") else "strong",
+        ),
+        Line(
+            "Searched by CT/MRI: "
+            + ", ".join(
+                f"{r} {'(' + by + ')' if by else 'NOT COVERED'}"
+                for r, by in t.searched_regions.items()
+            )
+        ),
+    ]
+    for ev in t.evidence:
+        lr = f"LR {ev.likelihood_ratio:.2f}"
+        if ev.likelihood_ratio_interval:
+            lr += f" ({ev.likelihood_ratio_interval[0]:.2f}-{ev.likelihood_ratio_interval[1]:.2f})"
+        tl.append(
+            Line(
+                f"tests[{ev.test}] {ev.modality} {ev.result} ({', '.join(ev.regions)}): {lr} -> "
+                f"{_pct(ev.probability_after)}. {ev.note}{_cite(ev.sources, nums)}",
+                "",
+                1,
+            )
+        )
+    tl.append(Line(t.explanation, "muted"))
+    sections.append(Section("Occult tumour", tuple(tl)))
+
+    if t.next_tests:
+        sections.append(
+            Section(
+                "Next-best test (yield now, probability left if negative)",
+                tuple(
+                    Line(
+                        f"{i}. {nt.modality} {', '.join(nt.regions)}: finds a tumour {_pct(nt.yield_probability)}"
+                        f", leaves {_pct(nt.probability_if_negative)} if negative; burden: {nt.burden} "
+                        f"({nt.why})",
+                        "",
+                        1,
+                    )
+                    for i, nt in enumerate(t.next_tests, 1)
+                ),
+            )
+        )
+
+    if a.recommendations:
+        rl: list[Line] = []
+        for urgency in sorted(URGENCY_ORDER, key=URGENCY_ORDER.__getitem__):
+            recs = [r for r in a.recommendations if r.urgency == urgency]
+            if not recs:
+                continue
+            rl.append(Line(urgency.upper(), "critical" if urgency == "urgent" else "strong"))
+            for r in recs:
+                what = r.title or r.id
+                if r.regions:
+                    what += f" [{', '.join(r.regions)}]"
+                if r.interval_months_range:
+                    lo, hi = r.interval_months_range
+                    what += f" (repeat in {lo:g}-{hi:g} months)"
+                rl.append(Line(f"{what} ({r.id})", "strong", 1))
+                rl.append(
+                    Line(
+                        r.rationale
+                        + _cite(r.sources, nums)
+                        + (" (rests on an assumption)" if r.assumption else ""),
+                        "",
+                        2,
+                    )
+                )
+        if a.recommendations:
+            first = a.recommendations[0]
+            rl.append(
+                Line(
+                    f"First: {first.title or first.id}, because it is the most urgent and, "
+                    "among equally urgent studies, the one most likely to find the tumour now "
+                    "for its burden.",
+                    "muted",
+                )
+            )
+        sections.append(Section("What to do next", tuple(rl)))
+
+    if a.differential:
+        dl = []
+        for d in a.differential[:6]:
+            dl.append(Line(f"{d.rank}. {d.label or d.condition} ({_pct(d.score)})", "strong", 1))
+            if d.support:
+                dl.append(Line("for: " + "; ".join(d.support), "good", 2))
+            if d.against:
+                dl.append(Line("against: " + "; ".join(d.against), "warning", 2))
+            if d.atypical:
+                dl.append(Line("atypical: " + "; ".join(d.atypical), "warning", 2))
+            if d.separate_by:
+                dl.append(Line("next question: " + d.separate_by, "muted", 2))
+        dl.append(Line(a.differential_method, "muted"))
+        sections.append(Section("Differential diagnosis", tuple(dl)))
+
+    if a.severity is not None:
+        s = a.severity
+        total = f"{s.total}/{s.max}" if s.total is not None else "incomplete"
+        sections.append(
+            Section("Severity", (Line(f"{s.label}: {total}. {s.note}{_cite(s.sources, nums)}"),))
+        )
+
+    if a.warnings:
+        sections.append(Section("Input notes", tuple(Line(w, "warning") for w in a.warnings)))
+
+    refs = []
+    for sid, n in sorted(nums.items(), key=lambda kv: kv[1]):
+        src = kb.sources.get(sid)
+        text = f"{src.authors} ({src.year or 'n.d.'}). {src.title}." if src else sid
+        if src and src.journal:
+            text += f" {src.journal}."
+        if src and (src.doi or src.url):
+            text += f" {('doi:' + src.doi) if src.doi else src.url}"
+        refs.append(Line(f"{n}. {text}", "muted"))
+    if refs:
+        sections.append(Section("References", tuple(refs)))
+    n_assume = len(a.assumptions)
+    sections.append(
+        Section(
+            "Disclaimer",
+            (
+                Line(a.disclaimer, "muted"),
+                Line(
+                    f"{n_assume} modelling assumptions stand behind this output (listed in the JSON "
+                    "'assumptions' field; 'omscds kb check' lists all).",
+                    "muted",
+                ),
+            ),
+        )
+    )
+    return sections
+
+
+def render_markdown(a: Assessment, kb: KnowledgeBase) -> str:
+    out: list[str] = []
+    for sec in outline(a, kb):
+        out.append(f"## {sec.title}\n")
+        for line in sec.lines:
+            text = f"**{line.text}**" if line.style in ("strong", "critical") else line.text
+            prefix = "  " * max(line.indent - 1, 0) + ("- " if line.indent else "")
+            out.append(prefix + text)
+        out.append("")
+    return "\n".join(out)
