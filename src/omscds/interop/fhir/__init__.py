@@ -1,0 +1,36 @@
+"""FHIR R4 in (plain dicts, fast) and out (validated with ``fhir.resources`` R4B models)."""
+
+from __future__ import annotations
+
+from omscds.interop.fhir.inbound import (
+    Extraction,
+    age_in_months,
+    bundle_entries,
+    bundle_to_case,
+    extract_case,
+)
+from omscds.interop.fhir.outbound import (
+    assessment_bundle,
+    detected_issue,
+    oms_observation,
+    operation_outcome,
+    risk_assessment,
+    service_request,
+)
+from omscds.interop.fhir.studies import REGION_EXTENSION, judge_marker
+
+__all__ = [
+    "REGION_EXTENSION",
+    "Extraction",
+    "age_in_months",
+    "assessment_bundle",
+    "bundle_entries",
+    "bundle_to_case",
+    "detected_issue",
+    "extract_case",
+    "judge_marker",
+    "oms_observation",
+    "operation_outcome",
+    "risk_assessment",
+    "service_request",
+]

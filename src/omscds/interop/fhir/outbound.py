@@ -1,0 +1,253 @@
+"""FHIR R4 out: an assessment as a Bundle of RiskAssessment, ServiceRequest (proposals),
+DetectedIssue and an OMS-criteria Observation, built and validated with ``fhir.resources``
+(its R4B models, element-identical to R4 for these types; interop-notes.md §4.3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fhir.resources.R4B.detectedissue import DetectedIssue
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.riskassessment import RiskAssessment
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from omscds.interop.fhir import codes as c
+from omscds.model import Alert, Assessment, Recommendation
+
+__all__ = [
+    "INTERVAL_EXTENSION",
+    "assessment_bundle",
+    "detected_issue",
+    "oms_observation",
+    "operation_outcome",
+    "risk_assessment",
+    "service_request",
+]
+
+INTERVAL_EXTENSION = "https://omscds.org/fhir/StructureDefinition/probability-interval"
+_SEVERITY = {"critical": "high", "warning": "moderate", "info": "low"}
+_PRIORITY = {"urgent": "urgent", "soon": "asap", "routine": "routine"}
+_CATEGORY = {
+    "imaging": (c.SNOMED_SYSTEM, "363679005", "Imaging"),
+    "laboratory": (c.SNOMED_SYSTEM, "108252007", "Laboratory procedure"),
+}
+_OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_NEUROBLASTOMA = {
+    "system": "http://human-phenotype-ontology.org",
+    "code": "HP:0003006",
+    "display": "Neuroblastoma",
+}
+
+
+def _coding(system: str, code: str, display: str = "") -> dict[str, str]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def _check(model: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate with the fhir.resources model and return plain JSON without nulls."""
+    out: dict[str, Any] = model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    return out
+
+
+def _ref(patient_ref: str | None) -> dict[str, str]:
+    return {"reference": patient_ref} if patient_ref else {"display": "the patient"}
+
+
+def risk_assessment(
+    a: Assessment, *, patient_ref: str | None, basis: Sequence[str], now: dt.datetime
+) -> dict[str, Any]:
+    t = a.tumour
+    prediction: dict[str, Any] = {
+        "outcome": {"coding": [_NEUROBLASTOMA], "text": "Neuroblastic tumour"},
+        "probabilityDecimal": t.probability,
+        "extension": [
+            {
+                "url": INTERVAL_EXTENSION,
+                "valueRange": {"low": {"value": t.interval[0]}, "high": {"value": t.interval[1]}},
+            }
+        ],
+    }
+    if t.explanation:
+        prediction["rationale"] = t.explanation
+    data: dict[str, Any] = {
+        "resourceType": "RiskAssessment",
+        "status": "preliminary",
+        "subject": _ref(patient_ref),
+        "occurrenceDateTime": now.isoformat(timespec="seconds"),
+        "method": {
+            "coding": [
+                _coding(
+                    c.omscds_system("method"),
+                    "tumour-probability",
+                    f"omscds {a.omscds_version}, knowledge base {a.knowledge_base.version}",
+                )
+            ]
+        },
+        "code": {"text": f"Tumour search status: {t.status}"},
+        "prediction": [prediction],
+        "note": [{"text": a.disclaimer}],
+    }
+    if basis:
+        data["basis"] = [{"reference": r} for r in basis]
+    return _check(RiskAssessment, data)
+
+
+def service_request(
+    rec: Recommendation | None,
+    *,
+    patient_ref: str | None,
+    reason_ref: str | None = None,
+    modality: str | None = None,
+    regions: Sequence[str] = (),
+    kind: str = "imaging",
+    text: str = "",
+    note: str = "",
+) -> dict[str, Any]:
+    """A ServiceRequest proposal, for a recommendation or an explicit modality and regions."""
+    if rec is not None:
+        modality, regions, kind = rec.modality, rec.regions, rec.kind
+        text = rec.title or text
+        note = rec.rationale
+    codings: list[dict[str, str]] = []
+    if modality == "urine_catecholamines":
+        codings = [_coding(c.LOINC_SYSTEM, code, d) for code, d in c.URINE_LOINC]
+    elif modality:
+        codings = [_coding(c.omscds_system("modality"), modality)]
+    where = [r for r in regions if r in c.REGION_SNOMED]
+    text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)])).strip()
+    data: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": str(uuid.uuid4()),
+        "status": "draft",
+        "intent": "proposal",
+        "subject": _ref(patient_ref),
+        "code": {"coding": codings, "text": text} if codings else {"text": text},
+    }
+    if kind in _CATEGORY:
+        data["category"] = [{"coding": [_coding(*_CATEGORY[kind])]}]
+    if where:
+        data["bodySite"] = [
+            {"coding": [_coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[r])], "text": r} for r in where
+        ]
+    if rec is not None:
+        data["priority"] = _PRIORITY[rec.urgency]
+        data["identifier"] = [{"system": c.omscds_system("recommendation"), "value": rec.id}]
+    if reason_ref:
+        data["reasonReference"] = [{"reference": reason_ref}]
+    if note:
+        data["note"] = [{"text": note}]
+    return _check(ServiceRequest, data)
+
+
+def detected_issue(alert: Alert, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
+    data = {
+        "resourceType": "DetectedIssue",
+        "status": "preliminary",
+        "severity": _SEVERITY[alert.level],
+        "code": {"coding": [_coding(c.omscds_system("alert"), alert.id)]},
+        "patient": _ref(patient_ref),
+        "identifiedDateTime": now.isoformat(timespec="seconds"),
+        "detail": alert.message,
+        "reference": "https://omscds.org/alerts/" + alert.id,
+    }
+    return _check(DetectedIssue, data)
+
+
+def oms_observation(a: Assessment, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
+    components = []
+    for crit in a.oms.criteria:
+        comp: dict[str, Any] = {
+            "code": {"coding": [_coding(c.omscds_system("oms-criterion"), crit.id, crit.label)]}
+        }
+        if crit.met is None:
+            comp["dataAbsentReason"] = {
+                "coding": [
+                    _coding("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown")
+                ]
+            }
+        else:
+            comp["valueBoolean"] = crit.met
+        components.append(comp)
+    data = {
+        "resourceType": "Observation",
+        "status": "preliminary",
+        "category": [{"coding": [_coding(_OBS_CATEGORY, "exam")]}],
+        "code": {
+            "coding": [
+                _coding(c.omscds_system("concept"), "oms-criteria", "OMS diagnostic criteria"),
+                _coding(c.SNOMED_SYSTEM, *c.OMS_SNOMED),
+            ]
+        },
+        "subject": _ref(patient_ref),
+        "effectiveDateTime": now.isoformat(timespec="seconds"),
+        "valueCodeableConcept": {
+            "coding": [_coding(c.omscds_system("oms-status"), a.oms.status)],
+            "text": a.oms.explanation or a.oms.status,
+        },
+        "component": components,
+    }
+    return _check(Observation, data)
+
+
+def assessment_bundle(
+    a: Assessment,
+    *,
+    patient_ref: str | None,
+    basis: Sequence[str] = (),
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``."""
+    ra_url = f"urn:uuid:{uuid.uuid4()}"
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": ra_url,
+            "resource": risk_assessment(a, patient_ref=patient_ref, basis=basis, now=now),
+        },
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "resource": oms_observation(a, patient_ref=patient_ref, now=now),
+        },
+    ]
+    for rec in a.recommendations:
+        if rec.kind in ("imaging", "laboratory"):
+            sr = service_request(rec, patient_ref=patient_ref, reason_ref=ra_url)
+            entries.append({"fullUrl": f"urn:uuid:{sr['id']}", "resource": sr})
+    for alert in a.alerts:
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": detected_issue(alert, patient_ref=patient_ref, now=now),
+            }
+        )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "meta": {"tag": [_coding(c.omscds_system("kb-version"), a.knowledge_base.version)]},
+        "entry": entries,
+    }
+    return bundle  # each resource was validated above; re-validating the Bundle only costs time
+
+
+def operation_outcome(
+    errors: Sequence[tuple[str, str]], *, code: str = "invalid", severity: str = "error"
+) -> dict[str, Any]:
+    """An OperationOutcome with one issue per (path, message)."""
+    issues = [
+        {
+            "severity": severity,
+            "code": code,
+            "diagnostics": msg,
+            **({"expression": [path]} if path and path != "(root)" else {}),
+        }
+        for path, msg in errors
+    ] or [{"severity": severity, "code": code}]
+    return _check(OperationOutcome, {"resourceType": "OperationOutcome", "issue": issues})
