@@ -1,0 +1,55 @@
+"""The longitudinal registry: patients, visits, treatments, relapses and stored assessments in
+SQLite (default) or PostgreSQL, with Alembic migrations and an append-only audit log."""
+
+from __future__ import annotations
+
+from omscds.storage.database import (
+    ENV_VAR,
+    current_revision,
+    default_url,
+    head_revision,
+    make_engine,
+    migrate,
+    resolve_url,
+)
+from omscds.storage.longitudinal import HistoryEntry, build_assessment_case
+from omscds.storage.records import (
+    AuditEntry,
+    Page,
+    PatientHistory,
+    PatientSummary,
+    RelapseRecord,
+    StoredAssessment,
+    TimelineData,
+    TreatmentRecord,
+    VisitRecord,
+)
+from omscds.storage.repository import Registry, open_registry, parse_date
+from omscds.storage.vocabulary import AGENTS, Agent, parse_agent
+
+__all__ = [
+    "AGENTS",
+    "ENV_VAR",
+    "Agent",
+    "AuditEntry",
+    "HistoryEntry",
+    "Page",
+    "PatientHistory",
+    "PatientSummary",
+    "Registry",
+    "RelapseRecord",
+    "StoredAssessment",
+    "TimelineData",
+    "TreatmentRecord",
+    "VisitRecord",
+    "build_assessment_case",
+    "current_revision",
+    "default_url",
+    "head_revision",
+    "make_engine",
+    "migrate",
+    "open_registry",
+    "parse_agent",
+    "parse_date",
+    "resolve_url",
+]

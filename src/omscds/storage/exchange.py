@@ -1,0 +1,299 @@
+"""Export and import of the whole registry as JSON lines (one record per line).
+
+Records, in order, per patient (patients by key): ``patient``, its ``visit``s, ``treatment``s,
+``relapse``s and ``assessment``s. Every row keeps its uid and creation time, so export → import
+into an empty registry → export gives the same text. The audit log is not exported; an import
+writes its own audit rows (action ``import``). Import is all-or-nothing, and rows whose uid is
+already present are skipped, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from omscds.errors import InputError
+from omscds.model import Assessment, parse_case
+from omscds.storage import queries
+from omscds.storage.audit import append_audit, sha256_text
+from omscds.storage.database import head_revision
+from omscds.storage.longitudinal import canonical_case, canonical_json
+from omscds.storage.records import StoredAssessment
+from omscds.storage.repository import Registry, parse_date
+from omscds.storage.tables import assessments, patients, relapses, treatments, visits
+from omscds.storage.vocabulary import parse_agent
+
+__all__ = ["FORMAT", "ImportSummary", "import_records", "iter_records", "read_jsonl", "write_jsonl"]
+
+FORMAT = "omscds-registry"
+Progress = Callable[[int], None]
+_TABLES = {"visit": visits, "treatment": treatments, "relapse": relapses, "assessment": assessments}
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    added: dict[str, int]
+    skipped: dict[str, int]
+
+
+def _d(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def iter_records(registry: Registry, page: int = 500) -> Iterator[dict[str, Any]]:
+    """Every record of the registry, one patient at a time (memory stays flat)."""
+    yield {"type": "header", "format": FORMAT, "version": 1, "schema": head_revision()}
+    offset = 0
+    while True:
+        listing = registry.list_patients(limit=page, offset=offset)
+        for summary in listing.items:
+            h = registry.history(summary.key)
+            yield {
+                "type": "patient",
+                "key": summary.key,
+                "external_ids": summary.external_ids,
+                "created_at": summary.created_at,
+            }
+            for v in h.visits:
+                yield {
+                    "type": "visit",
+                    "uid": v.uid,
+                    "patient": v.patient_key,
+                    "date": v.visit_date.isoformat(),
+                    "case": v.case,
+                    "severity_total": v.severity_total,
+                    "created_at": v.created_at,
+                }
+            for t in h.treatments:
+                yield {
+                    "type": "treatment",
+                    "uid": t.uid,
+                    "patient": t.patient_key,
+                    "agent": t.agent,
+                    "start": t.start_date.isoformat(),
+                    "stop": _d(t.stop_date),
+                    "dose": t.dose,
+                    "note": t.note,
+                    "created_at": t.created_at,
+                }
+            for r in h.relapses:
+                yield {
+                    "type": "relapse",
+                    "uid": r.uid,
+                    "patient": r.patient_key,
+                    "date": r.onset_date.isoformat(),
+                    "note": r.note,
+                    "created_at": r.created_at,
+                }
+            yield from _assessment_records(registry, [v.uid for v in h.visits])
+        offset += len(listing.items)
+        if not listing.items or offset >= listing.total:
+            return
+
+
+def _assessment_records(registry: Registry, visit_uids: list[str]) -> Iterator[dict[str, Any]]:
+    if not visit_uids:
+        return
+    with registry.engine.connect() as conn:
+        rows = conn.execute(
+            select(assessments, visits.c.uid.label("visit_uid"))
+            .join(visits, visits.c.id == assessments.c.visit_id)
+            .where(visits.c.uid.in_(visit_uids))
+            .order_by(visits.c.visit_date, visits.c.id, assessments.c.id)
+        ).all()
+    for row in rows:
+        a = queries.assessment_record(row, row.visit_uid)
+        yield {
+            "type": "assessment",
+            "uid": a.uid,
+            "visit": a.visit_uid,
+            "kb_version": a.kb_version,
+            "kb_sha256": a.kb_sha256,
+            "omscds_version": a.omscds_version,
+            "input": a.input_case,
+            "assessment": a.assessment,
+            "created_at": a.created_at,
+        }
+
+
+def write_jsonl(registry: Registry, out: IO[str], progress: Progress | None = None) -> int:
+    """Write every record as one JSON line; returns the number of records."""
+    n = 0
+    for n, record in enumerate(iter_records(registry), start=1):
+        out.write(canonical_json(record) + "\n")
+        if progress and n % 100 == 0:
+            progress(n)
+    return n
+
+
+def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Decode JSON lines; errors name the line."""
+    out: list[dict[str, Any]] = []
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path=f"line {no}") from None
+        if not isinstance(record, dict) or "type" not in record:
+            raise InputError("each line is a JSON object with a 'type'", path=f"line {no}")
+        record["_line"] = no
+        out.append(record)
+    return out
+
+
+def _where(record: dict[str, Any], i: int) -> str:
+    return f"line {record['_line']}" if "_line" in record else f"records[{i}]"
+
+
+def _need(record: dict[str, Any], name: str, where: str) -> Any:
+    if record.get(name) in (None, ""):
+        raise InputError("required field is missing", path=f"{where}: {name}")
+    return record[name]
+
+
+def _date(record: dict[str, Any], name: str, where: str, required: bool = True) -> Any:
+    value = _need(record, name, where) if required else record.get(name)
+    try:
+        return parse_date(value, name)
+    except InputError as exc:
+        raise InputError(exc.message, path=f"{where}: {name}") from None
+
+
+def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate one record and turn it into column values (raises InputError naming it)."""
+    kind = record.get("type")
+    created = str(_need(record, "created_at", where))
+    if kind == "patient":
+        return {"key": str(_need(record, "key", where)), "created_at": created}
+    if kind == "visit":
+        try:
+            case = parse_case(record.get("case"))
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{where}: case.{exc.path}") from None
+        data = canonical_case(case)
+        total = record.get("severity_total")
+        return {
+            "uid": _need(record, "uid", where),
+            "visit_date": _date(record, "date", where),
+            "case_json": canonical_json(data),
+            "severity_total": total if isinstance(total, int) else None,
+            "created_at": created,
+        }
+    if kind == "treatment":
+        try:
+            agent = parse_agent(str(_need(record, "agent", where))).value
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{where}: agent") from None
+        return {
+            "uid": _need(record, "uid", where),
+            "agent": agent,
+            "start_date": _date(record, "start", where),
+            "stop_date": _date(record, "stop", where, required=False),
+            "dose": record.get("dose"),
+            "note": record.get("note"),
+            "created_at": created,
+        }
+    if kind == "relapse":
+        return {
+            "uid": _need(record, "uid", where),
+            "onset_date": _date(record, "date", where),
+            "note": record.get("note"),
+            "created_at": created,
+        }
+    if kind == "assessment":
+        try:
+            parse_case(record.get("input"))
+            Assessment.model_validate(record.get("assessment"))
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{where}: input.{exc.path}") from None
+        except ValueError as exc:
+            raise InputError(
+                f"not an omscds assessment: {exc}", path=f"{where}: assessment"
+            ) from None
+        return {}
+    raise InputError(f"unknown record type {kind!r}", path=f"{where}: type")
+
+
+def import_records(
+    registry: Registry, records: list[dict[str, Any]], progress: Progress | None = None
+) -> ImportSummary:
+    """Validate every record, then write them all in one transaction (or nothing)."""
+    body = [r for r in records if r.get("type") != "header"]
+    for i, r in enumerate(records):
+        if r.get("type") == "header" and r.get("format") != FORMAT:
+            raise InputError(f"not an {FORMAT} export", path=f"{_where(r, i)}: format")
+    prepared = [(r, _prepare(registry, r, _where(r, i))) for i, r in enumerate(body)]
+    added = {k: 0 for k in ("patient", *_TABLES)}
+    skipped = {k: 0 for k in ("patient", *_TABLES)}
+    with registry.transaction() as conn:
+        for n, (record, values) in enumerate(prepared, start=1):
+            kind = str(record["type"])
+            if _insert(registry, conn, kind, record, values):
+                added[kind] += 1
+            else:
+                skipped[kind] += 1
+            if progress and n % 100 == 0:
+                progress(n)
+    return ImportSummary(added, skipped)
+
+
+def _insert(
+    registry: Registry, conn: Connection, kind: str, record: dict[str, Any], values: dict[str, Any]
+) -> bool:
+    if kind == "patient":
+        if queries.patient_row(conn, values["key"]) is not None:
+            return False
+        ext = canonical_json(record.get("external_ids") or {})
+        conn.execute(insert(patients).values(external_ids=ext, **values))
+        payload, uid, key = ext, values["key"], values["key"]
+    elif kind == "assessment":
+        if conn.execute(select(assessments.c.id).where(assessments.c.uid == record["uid"])).first():
+            return False
+        stored = StoredAssessment(
+            uid=record["uid"],
+            visit_uid=record["visit"],
+            kb_version=record["kb_version"],
+            kb_sha256=record["kb_sha256"],
+            omscds_version=record["omscds_version"],
+            input_case=record["input"],
+            assessment=record["assessment"],
+            created_at=record["created_at"],
+        )
+        queries.insert_assessment(conn, stored)
+        payload, uid = canonical_json(stored.assessment), stored.uid
+        key = queries.visit_patient_key(conn, stored.visit_uid)
+    else:
+        table = _TABLES[kind]
+        if conn.execute(select(table.c.id).where(table.c.uid == values["uid"])).first():
+            return False
+        key = str(record.get("patient"))
+        prow = queries.patient_row(conn, key)
+        if prow is None:
+            raise InputError(
+                f"patient {key!r} is neither in the registry nor earlier in the file",
+                path=f"{_where(record, 0)}: patient",
+            )
+        if kind == "visit":
+            values["case_sha256"] = sha256_text(values["case_json"])
+            if values["severity_total"] is None:
+                case = parse_case(json.loads(values["case_json"]))
+                values["severity_total"] = registry.severity_total(case)
+        conn.execute(insert(table).values(patient_id=prow.id, **values))
+        payload, uid = canonical_json(record), str(values["uid"])
+    append_audit(
+        conn,
+        actor=registry.actor,
+        action="import",
+        entity=kind,
+        entity_uid=uid,
+        patient_key=key,
+        payload=payload,
+    )
+    return True
