@@ -76,7 +76,7 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
         )
     ).strip()
     return OmsResult(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         criteria_count=n_met,
         criteria=tuple(results),
         unknown_count=n_unknown,

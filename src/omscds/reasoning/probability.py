@@ -154,10 +154,12 @@ def update_regions(
     >>> round(m2.probability, 4), round(lr, 3)
     (0.3548, 0.55)
     """
+    # A study is never taken as worse than chance: a negative result cannot be more likely with
+    # the tumour in a covered region than without one (and conversely for a positive result).
     if result == "negative":
-        inside, outside, none_f = 1.0 - sens, spec, spec
+        inside, outside, none_f = min(1.0 - sens, spec), spec, spec
     elif result == "positive":
-        inside, outside, none_f = sens, 1.0 - spec, 1.0 - spec
+        inside, outside, none_f = max(sens, 1.0 - spec), 1.0 - spec, 1.0 - spec
     else:
         return m, 1.0
     new = {r: v * (inside if r in covered else outside) for r, v in m.regions.items()}

@@ -325,17 +325,17 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         f" {_INDEPENDENCE} The tumour-site distribution is used at its point value."
     )
     result = TumourResult(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         probability=round(probability, 4),
         interval=(round(interval[0], 4), round(interval[1], 4)),
         prior=prior.point,
         prior_interval=(prior.low, prior.high),
         prior_id=prior.id,
-        searched_regions=searched,  # type: ignore[arg-type]
+        searched_regions=searched,
         evidence=tuple(evidence),
-        region_probabilities={r: round(v, 4) for r, v in point.region_probability().items()},  # type: ignore[misc]
+        region_probabilities={r: round(v, 4) for r, v in point.region_probability().items()},
         next_tests=(),
-        population=population,  # type: ignore[arg-type]
+        population=population,
         explanation=explanation,
         sources=tuple(sources),
     )
@@ -362,8 +362,8 @@ def _candidate_tests(
         if us and "ultrasound" not in done:
             out.append(("ultrasound", us))
     for mod in ("mibg", "urine_catecholamines", "fdg_pet"):
-        m = kb.modalities[mod]
-        if mod in done or (adult and not m.adults) or (not adult and not m.children):
+        m = kb.modalities.get(mod)
+        if m is None or mod in done or (adult and not m.adults) or (not adult and not m.children):
             continue
         if mod == "fdg_pet" and not adult:
             continue

@@ -6,8 +6,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
+
+try:  # typer >= 0.20 vendors its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from omscds import __version__
 from omscds.errors import OmscdsError
@@ -55,14 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = typer.main.get_command(app).main(
             args=args, prog_name="omscds", standalone_mode=False
         )
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 130
-    except click.exceptions.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         exc.show()
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 130
     except OmscdsError as exc:
         print_error(exc)
         return exc.exit_code

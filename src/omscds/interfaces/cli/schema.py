@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -12,15 +12,16 @@ from omscds.model import Assessment, Case
 __all__ = ["register", "schema_for"]
 
 
-class Which(str, Enum):
+class Which(StrEnum):
     case = "case"
     assessment = "assessment"
 
 
 def schema_for(which: str) -> dict[str, object]:
-    model = Case if which == "case" else Assessment
-    mode = "validation" if which == "case" else "serialization"
-    schema = model.model_json_schema(mode=mode)
+    if which == "case":
+        schema = Case.model_json_schema(mode="validation")
+    else:
+        schema = Assessment.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://omscds.org/schema/{which}.json"
     return schema

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omscds.knowledge import KnowledgeBase, load_knowledge
+from omscds.model import parse_case
+from omscds.reasoning import evaluate_criteria, resolve
+from omscds.reasoning.tumour import assess_tumour, choose_prior, performance, region_weights
+from tests.knowledge.tiny import write_tiny
+
+OMS = {"opsoclonus": "present", "ataxia": "present", "irritability": "present"}
+
+
+@pytest.fixture()
+def tiny(tmp_path: Path) -> KnowledgeBase:
+    return load_knowledge(write_tiny(tmp_path))
+
+
+def _tumour(kb: KnowledgeBase, tests: list[dict[str, Any]], age: float = 20, findings=OMS):  # type: ignore[no-untyped-def]
+    rc = resolve(parse_case({"age_months": age, "findings": findings, "tests": tests}), kb)
+    return assess_tumour(rc, evaluate_criteria(rc, kb), kb)
+
+
+def test_performance_pools_counts_into_beta(tiny: KnowledgeBase) -> None:
+    p = performance(tiny, "ct")
+    assert p.sens[0] == pytest.approx(10 / 12)
+    assert p.sens[1] < p.sens[0] < p.sens[2]
+    assert performance(tiny, "mri").sens == p.sens  # borrowed from CT
+
+
+def test_case_pool_is_down_weighted(kb: KnowledgeBase) -> None:
+    p = performance(kb, "mibg")
+    # cohorts 6/7, case pool 2/8 at weight 0.5 -> 7 of 11
+    assert (p.x, p.n) == (7.0, 11.0)
+
+
+def test_region_weights_sum_series_plus_pseudocount(kb: KnowledgeBase) -> None:
+    w, sources = region_weights(kb, "child")
+    assert w == {"neck": 3.0, "chest": 7.0, "abdomen": 28.0, "pelvis": 5.0}
+    assert "plantaz_2000" in sources
+
+
+def test_negative_abdomen_in_a_tiny_world_with_all_tumours_there(tiny: KnowledgeBase) -> None:
+    t = _tumour(tiny, [{"modality": "ct", "regions": ["abdomen"], "result": "negative"}]).result
+    # 9 of 9 series tumours in the abdomen (+1 pseudo-count per region): a negative abdominal
+    # CT lowers the probability a lot; chest CT would barely move it
+    t_chest = _tumour(tiny, [{"modality": "ct", "regions": ["chest"], "result": "negative"}]).result
+    assert t.probability < t_chest.probability < 0.5
+    ev = t.evidence[0]
+    assert ev.likelihood_ratio < 1 and ev.probability_after == t.probability
+    assert t.interval[0] <= t.probability <= t.interval[1]
+
+
+def test_status_progression(kb: KnowledgeBase) -> None:
+    assert _tumour(kb, []).result.status == "search_incomplete"
+    full = {"modality": "whole_body_mri", "result": "negative"}
+    assert _tumour(kb, [full]).result.status == "not_found"
+    pos = {"modality": "mri", "regions": ["pelvis"], "result": "positive"}
+    assert _tumour(kb, [full, pos]).result.status == "suspected"
+    bx = {"modality": "biopsy", "result": "positive", "histology": "neuroblastoma"}
+    assert _tumour(kb, [pos, bx]).result.status == "confirmed"
+
+
+@pytest.mark.parametrize("modality", ["ultrasound", "chest_xray", "mibg", "urine_catecholamines"])
+def test_only_ct_mri_complete_a_region(kb: KnowledgeBase, modality: str) -> None:
+    test: dict[str, Any] = {"modality": modality, "result": "negative"}
+    if modality == "ultrasound":
+        test["regions"] = ["neck", "chest", "abdomen", "pelvis"]
+    t = _tumour(kb, [test]).result
+    assert set(t.searched_regions.values()) == {None}
+
+
+def test_no_tumour_question_is_not_applicable(kb: KnowledgeBase) -> None:
+    t = _tumour(kb, [], age=36, findings={"ataxia": "present", "opsoclonus": "absent"})
+    assert t.result.status == "not_applicable" and not t.question
+
+
+def test_priors_by_age_and_presentation(kb: KnowledgeBase) -> None:
+    assert choose_prior(3, "criteria_met", kb).id == "infant_oms"
+    assert choose_prior(20, "possible", kb).id == "child_oms"
+    assert choose_prior(20, "not_met", kb).id == "child_atypical"
+    assert choose_prior(516, "criteria_met", kb).id == "adult_oms"
+
+
+def test_adult_ignores_neuroblastoma_tests(kb: KnowledgeBase) -> None:
+    t = _tumour(kb, [{"modality": "mibg", "result": "negative"}], age=500).result
+    assert t.evidence[0].likelihood_ratio == 1.0
+    assert "not the tumours of adult OMS" in t.evidence[0].note
+
+
+def test_next_tests_ranked_by_yield(kb: KnowledgeBase) -> None:
+    t = _tumour(kb, [{"modality": "mibg", "result": "negative"}]).result
+    yields = [n.yield_probability for n in t.next_tests]
+    assert yields[0] >= max(yields) - 0.02
+    assert {n.modality for n in t.next_tests} >= {"mri", "ct", "urine_catecholamines"}
+    assert "mibg" not in {n.modality for n in t.next_tests}
+    first = t.next_tests[0]
+    assert first.probability_if_negative < t.probability

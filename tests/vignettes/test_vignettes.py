@@ -1,0 +1,73 @@
+"""Golden vignettes: input case -> expected key outputs (tests/vignettes/*.json).
+
+Every recommendation rule and alert of the knowledge base must be shown firing in one vignette
+and not firing in another.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omscds.knowledge import KnowledgeBase
+from omscds.reasoning import assess_data
+
+HERE = Path(__file__).parent
+VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted(HERE.glob("*.json"))}
+
+
+@pytest.mark.parametrize("name", sorted(VIGNETTES))
+def test_vignette(name: str, kb: KnowledgeBase) -> None:
+    doc = VIGNETTES[name]
+    a = assess_data(doc["case"], kb)
+    e: dict[str, Any] = doc["expect"]
+    rec_ids = [r.id for r in a.recommendations]
+    alert_ids = [x.id for x in a.alerts]
+    if "oms_status" in e:
+        assert a.oms.status == e["oms_status"]
+    if "tumour_status" in e:
+        assert a.tumour.status == e["tumour_status"]
+    if "probability_between" in e:
+        lo, hi = e["probability_between"]
+        assert lo <= a.tumour.probability <= hi
+    if "uncovered" in e:
+        assert [r for r, by in a.tumour.searched_regions.items() if by is None] == e["uncovered"]
+    for rid in e.get("recommendations_include", []):
+        assert rid in rec_ids, (rid, rec_ids)
+    for rid in e.get("recommendations_exclude", []):
+        assert rid not in rec_ids, (rid, rec_ids)
+    for aid in e.get("alerts_include", []):
+        assert aid in alert_ids, (aid, alert_ids)
+    for aid in e.get("alerts_exclude", []):
+        assert aid not in alert_ids, (aid, alert_ids)
+    if "differential_top" in e:
+        assert a.differential[0].condition == e["differential_top"]
+    if "differential_in_top3" in e:
+        assert e["differential_in_top3"] in [d.condition for d in a.differential[:3]]
+    for cond, text in e.get("differential_atypical", {}).items():
+        entry = next(d for d in a.differential if d.condition == cond)
+        assert any(text in s for s in entry.atypical)
+    if "first_recommendation_kind" in e:
+        assert a.recommendations[0].kind == e["first_recommendation_kind"]
+    if "prior_id" in e:
+        assert a.tumour.prior_id == e["prior_id"]
+    if "severity_total" in e:
+        assert a.severity is not None and a.severity.total == e["severity_total"]
+    if e.get("equivocal_lr_one"):
+        eq = [ev for ev in a.tumour.evidence if ev.result == "equivocal"]
+        assert eq and all(ev.likelihood_ratio == 1.0 for ev in eq)
+
+
+def test_every_rule_is_shown_firing_and_not_firing(kb: KnowledgeBase) -> None:
+    fired: set[str] = set()
+    silent: set[str] = set()
+    for doc in VIGNETTES.values():
+        e = doc["expect"]
+        fired.update(e.get("recommendations_include", []) + e.get("alerts_include", []))
+        silent.update(e.get("recommendations_exclude", []) + e.get("alerts_exclude", []))
+    rules = {r.id for r in kb.recommendations} | {a.id for a in kb.alerts}
+    assert rules - fired == set(), "rules never shown firing"
+    assert rules - silent == set(), "rules never shown silent"
