@@ -1,0 +1,104 @@
+"""Rendering of the web pages: one Jinja2 environment per language over the web templates and
+the report templates (the assessment partial is shared with the printed report)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from omscds import __version__
+from omscds.interfaces.web.examples import example_names
+from omscds.interfaces.web.forms import BOOL_HISTORY, CaseForm, TestRow, errors_by_field, field_id
+from omscds.interfaces.web.i18n import get_translations
+from omscds.knowledge import KnowledgeBase
+from omscds.model import MODALITIES, REGIONS, Assessment, History
+from omscds.model.case import HISTOLOGIES, RESULTS
+from omscds.reports.html import N_, WORDS, assessment_context, make_environment
+
+__all__ = ["WEB_TEMPLATES", "assessment_vars", "environment", "form_vars", "render_page"]
+
+WEB_TEMPLATES = Path(__file__).with_name("templates")
+
+GROUP_TITLES: dict[str, str] = {
+    "eyes": N_("Eyes"),
+    "movement": N_("Movement"),
+    "behaviour_sleep": N_("Behaviour and sleep"),
+    "other": N_("Other"),
+}
+HISTORY_LABELS: dict[str, str] = {
+    "symptom_duration_weeks": N_("Symptom duration (weeks)"),
+    "preceding_infection": N_("Infection in the weeks before onset"),
+    "recent_vaccination": N_("Vaccination in the weeks before onset"),
+    "possible_toxic_ingestion": N_("Possible toxic ingestion"),
+    "relapse": N_("Relapse after a remission"),
+    "prior_tumour_resected": N_("A neuroblastic tumour was resected earlier"),
+}
+SEX_LABELS: dict[str, str] = {
+    "unknown": N_("unknown"),
+    "female": N_("female"),
+    "male": N_("male"),
+    "other": N_("other"),
+}
+
+
+@lru_cache(maxsize=8)
+def environment(lang: str) -> Environment:
+    env = make_environment(get_translations(lang), extra_dirs=[WEB_TEMPLATES])
+    env.globals.update(fid=field_id, version=__version__)
+    return env
+
+
+def render_page(name: str, lang: str, **context: Any) -> str:
+    return environment(lang).get_template(name).render(lang=lang, **context)
+
+
+def assessment_vars(
+    a: Assessment, kb: KnowledgeBase, lang: str, case: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Variables of the assessment partial, with the what-if buttons bound to ``case``."""
+    ctx = assessment_context(a, kb, tr=get_translations(lang).gettext)
+    case_json = json.dumps(case, ensure_ascii=False, sort_keys=True)
+    ctx["whatif"] = {"url": "/whatif", "case_json": case_json}
+    ctx["case_json"] = case_json
+    return ctx
+
+
+def form_vars(
+    form: CaseForm, kb: KnowledgeBase, errors: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """Variables of the case form: the values, the vocabularies and errors keyed by field."""
+    groups = []
+    for group, title in GROUP_TITLES.items():
+        items = [f for f in kb.findings.values() if f.group == group]
+        if items:
+            groups.append({"id": group, "title": title, "findings": items})
+    return {
+        "form": form,
+        "rows": form.rows_for_display(),
+        "blank_row": TestRow(),
+        "groups": groups,
+        "history_fields": [
+            {
+                "name": n,
+                "label": HISTORY_LABELS.get(n, n.replace("_", " ")),
+                "bool": n in BOOL_HISTORY,
+                "value": form.history.get(n, ""),
+            }
+            for n in History.model_fields
+        ],
+        "sexes": SEX_LABELS,
+        "modalities": [
+            (m, kb.modalities[m].label if m in kb.modalities else m) for m in MODALITIES
+        ],
+        "regions": [(r, WORDS.get(r, r)) for r in REGIONS],
+        "results": [(r, WORDS.get(r, r)) for r in RESULTS],
+        "histologies": HISTOLOGIES,
+        "test_findings": sorted(kb.test_findings.items()),
+        "errors": errors_by_field(errors),
+        "examples": example_names(),
+    }

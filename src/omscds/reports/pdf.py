@@ -1,0 +1,45 @@
+"""The printable report as PDF: the HTML report (``reports.html``) rendered by WeasyPrint.
+
+WeasyPrint is imported lazily: it is slow to import and only this function needs it. It never
+fetches anything from the network: the report is one self-contained document (inline CSS and SVG).
+"""
+
+from __future__ import annotations
+
+import gettext
+
+from omscds.errors import OmscdsError
+from omscds.knowledge import KnowledgeBase
+from omscds.model import Assessment
+from omscds.reports.html import render_report_html
+
+__all__ = ["html_to_pdf", "render_report_pdf"]
+
+
+def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
+    raise OmscdsError(f"the report tried to load an external resource: {url}")
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Render a self-contained HTML document to PDF bytes (external URLs are refused)."""
+    try:
+        import weasyprint
+    except OSError as exc:  # Pango/HarfBuzz system libraries missing
+        raise OmscdsError(
+            f"PDF rendering needs WeasyPrint's system libraries (Pango): {exc}"
+        ) from None
+    pdf = weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without a target
+        raise OmscdsError("WeasyPrint returned no PDF")
+    return pdf
+
+
+def render_report_pdf(
+    a: Assessment,
+    kb: KnowledgeBase,
+    *,
+    translations: gettext.NullTranslations | None = None,
+    lang: str = "en",
+) -> bytes:
+    """The report as PDF: recommendations, probability, charts, citations and the disclaimer."""
+    return html_to_pdf(render_report_html(a, kb, translations=translations, lang=lang))
