@@ -1,0 +1,138 @@
+"""The CDS services omscds offers, and running one hook call end to end (prefetch -> cards)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from omscds.errors import InputError, InteropError
+from omscds.interop.cdshooks.cards import alert_cards, order_warning_card, workup_card
+from omscds.interop.cdshooks.models import CdsRequest, CdsResponse, CdsService, Discovery
+from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources
+from omscds.interop.fhir import codes as c
+from omscds.interop.fhir.inbound import extract_case
+from omscds.knowledge import KnowledgeBase
+from omscds.model import parse_case
+from omscds.reasoning import assess
+
+__all__ = ["PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
+
+#: one set of templates for every service (the same data answers all three hooks)
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&_count=500",
+    "conditions": "Condition?patient={{context.patientId}}&_count=200",
+    "reports": "DiagnosticReport?patient={{context.patientId}}&_count=100",
+    "studies": "ImagingStudy?patient={{context.patientId}}&_count=100",
+}
+
+SERVICES: dict[str, CdsService] = {
+    s.id: s
+    for s in (
+        CdsService(
+            hook="patient-view",
+            id="omscds-patient-view",
+            title="OMS and occult tumour work-up",
+            description="For a patient with opsoclonus-myoclonus features: OMS criteria, the "
+            "chance of a neuroblastic tumour, and the imaging and laboratory work-up still due.",
+            prefetch=PREFETCH,
+        ),
+        CdsService(
+            hook="order-select",
+            id="omscds-order-select",
+            title="OMS tumour search: order check",
+            description="Warns when MIBG or urine catecholamines are selected for a child with "
+            "OMS and no cross-sectional imaging, and proposes MRI of the uncovered regions.",
+            prefetch=PREFETCH,
+        ),
+        CdsService(
+            hook="order-sign",
+            id="omscds-order-sign",
+            title="OMS tumour search: order check at signing",
+            description="The order-select check, repeated when the orders are signed.",
+            prefetch=PREFETCH,
+        ),
+    )
+}
+
+
+def discovery() -> Discovery:
+    return Discovery(services=list(SERVICES.values()))
+
+
+def _draft_orders(req: CdsRequest) -> Iterator[tuple[str, dict[str, Any]]]:
+    draft = req.context.get("draftOrders")
+    if draft is None:
+        raise InputError("draftOrders is required for order hooks", path="context.draftOrders")
+    if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
+        raise InputError("draftOrders must be a FHIR Bundle", path="context.draftOrders")
+    selections = req.context.get("selections")
+    wanted = set(selections) if isinstance(selections, list) and selections else None
+    for _path, res in iter_resources("draftOrders", draft):
+        ref = f"{res.get('resourceType')}/{res.get('id')}"
+        if wanted is None or ref in wanted:
+            yield ref, res
+
+
+def ordered_modalities(order: dict[str, Any]) -> set[str]:
+    """MIBG or urine catecholamines named by a ServiceRequest's code (omscds or LOINC)."""
+    if order.get("resourceType") != "ServiceRequest":
+        return set()
+    found = set()
+    for cd in (order.get("code") or {}).get("coding") or ():
+        system, code = cd.get("system"), cd.get("code")
+        if system == c.omscds_system("modality") and code in ("mibg", "urine_catecholamines"):
+            found.add(str(code))
+        elif system == c.LOINC_SYSTEM and (code in c.HVA_LOINC or code in c.VMA_LOINC):
+            found.add("urine_catecholamines")
+    return found
+
+
+async def run_hook(
+    service_id: str,
+    req: CdsRequest,
+    kb: KnowledgeBase,
+    *,
+    today: dt.date,
+    fetch_timeout: float,
+    app_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> CdsResponse:
+    """Answer one hook call. Raises PrefetchError (412), InputError/InteropError (400/422)."""
+    service = SERVICES[service_id]
+    if req.hook != service.hook:
+        raise InputError(f"this service answers {service.hook!r}, not {req.hook!r}", path="hook")
+    patient_id = req.context.get("patientId")
+    if not isinstance(patient_id, str) or not patient_id:
+        raise InputError("patientId is required", path="context.patientId")
+    orders: list[tuple[str, set[str]]] = []
+    if service.hook != "patient-view":
+        orders = [(ref, m) for ref, res in _draft_orders(req) if (m := ordered_modalities(res))]
+        if not orders:
+            return CdsResponse(cards=[])  # nothing this service checks: answer before any I/O
+    data = await gather_prefetch(req, PREFETCH, timeout=fetch_timeout, transport=transport)
+    resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in data.items())
+    ex = extract_case(resources, kb, today=today, patient_id=patient_id)
+    if ex.problems:
+        ex.warnings.extend(f"{p}: {m}" for p, m in ex.problems)
+        if "age_months" not in ex.case:
+            raise InteropError(ex.problems[0][1], path=ex.problems[0][0])
+    assessment = assess(parse_case(ex.case), kb)
+    patient_ref = f"Patient/{patient_id}"
+    if service.hook == "patient-view":
+        card = workup_card(
+            assessment, patient_ref=patient_ref, warnings=ex.warnings, app_url=app_url
+        )
+        return CdsResponse(cards=([card] if card else []) + alert_cards(assessment))
+    modalities = set().union(*(m for _, m in orders))
+    card = order_warning_card(
+        assessment,
+        ordered=sorted(modalities),
+        patient_ref=patient_ref,
+        order_ids=[ref for ref, _ in orders],
+    )
+    return CdsResponse(cards=[card] if card else [])
