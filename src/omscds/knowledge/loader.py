@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -36,6 +36,7 @@ __all__ = ["DATA_DIR", "KnowledgeBase", "load_knowledge"]
 DATA_DIR = Path(__file__).parent / "data"
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -69,10 +70,24 @@ class KnowledgeBase:
     alerts: tuple[AlertRule, ...]
     parameters: Mapping[str, Parameter]
     hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def version(self) -> str:
         return self.manifest.version
+
+    def memo(self, key: str, factory: Callable[[], T]) -> T:
+        """Compute a value derived from the (immutable) facts once and keep it.
+
+        Reasoning modules use this for pooled evidence and compiled rules; the facts themselves
+        never change, so the cache can never go stale.
+        """
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            value = self._memo[key] = factory()
+            return value
 
     def param(self, key: str) -> float:
         """A numeric parameter's point value (raises KnowledgeError when missing)."""
@@ -120,7 +135,12 @@ class KnowledgeBase:
             yield f"parameters.{k}", prm
 
     def assumptions(self) -> list[tuple[str, Cited]]:
-        return [(where, f) for where, f in self.cited_facts() if f.is_assumption]
+        return list(
+            self.memo(
+                "assumptions",
+                lambda: tuple((where, f) for where, f in self.cited_facts() if f.is_assumption),
+            )
+        )
 
 
 def _read(path: Path) -> Any:

@@ -13,8 +13,7 @@ import math
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import DifferentialCondition
 from omscds.model import DifferentialEntry
-from omscds.reasoning.facts import Facts, base_facts, fact_label
-from omscds.reasoning.findings import ResolvedCase
+from omscds.reasoning.facts import Facts, fact_label
 
 __all__ = ["METHOD", "rank_differential", "score_condition"]
 
@@ -48,11 +47,21 @@ def score_condition(
     return score, fired
 
 
+def _weights(kb: KnowledgeBase, cond: DifferentialCondition) -> dict[str, float]:
+    return kb.memo(
+        f"differential.weights.{cond.id}", lambda: {r.when: r.weight for r in cond.rules}
+    )
+
+
+#: entries below this rank get the condition's standing advice instead of a computed question
+SEPARATE_TOP = 5
+
+
 def _separator(
     a: DifferentialCondition, b: DifferentialCondition, facts: Facts, kb: KnowledgeBase
 ) -> str:
-    wa = {r.when: r.weight for r in a.rules}
-    wb = {r.when: r.weight for r in b.rules}
+    wa = _weights(kb, a)
+    wb = _weights(kb, b)
     best: tuple[float, str] | None = None
     for name in set(wa) | set(wb):
         if name not in facts.open:
@@ -66,10 +75,10 @@ def _separator(
     return f"Check for {label} (separates {a.label} from {b.label}). {a.separate_by}".strip()
 
 
-def rank_differential(rc: ResolvedCase, kb: KnowledgeBase) -> tuple[DifferentialEntry, ...]:
+def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntry, ...]:
+    """Rank the knowledge base's conditions on the case's facts (see ``base_facts``)."""
     if not kb.differential:
         return ()
-    facts = base_facts(rc, kb)
     scored = []
     for cond in kb.differential:
         score, fired = score_condition(cond, facts)
@@ -84,8 +93,11 @@ def rank_differential(rc: ResolvedCase, kb: KnowledgeBase) -> tuple[Differential
         for rule in cond.rules:
             if rule.when in facts:
                 sources.extend(s for s in rule.source if s not in sources)
+        separate = cond.separate_by
+        if nxt is not None and rank <= SEPARATE_TOP:
+            separate = _separator(cond, nxt, facts, kb)
         out.append(
-            DifferentialEntry(
+            DifferentialEntry.model_construct(
                 condition=cond.id,
                 rank=rank,
                 label=cond.label,
@@ -93,7 +105,7 @@ def rank_differential(rc: ResolvedCase, kb: KnowledgeBase) -> tuple[Differential
                 support=tuple(e for e, w, atyp in fired if w > 0 and not atyp),
                 against=tuple(e for e, w, atyp in fired if w < 0 and not atyp),
                 atypical=tuple(e for e, w, atyp in fired if atyp),
-                separate_by=_separator(cond, nxt, facts, kb) if nxt else cond.separate_by,
+                separate_by=separate,
                 sources=tuple(sources),
             )
         )

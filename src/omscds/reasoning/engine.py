@@ -11,7 +11,7 @@ from omscds.model.assessment import AssumptionNote
 from omscds.reasoning.alerts import evaluate_alerts
 from omscds.reasoning.criteria import evaluate_criteria
 from omscds.reasoning.differential import METHOD, rank_differential
-from omscds.reasoning.facts import derive_facts
+from omscds.reasoning.facts import base_facts, derive_facts
 from omscds.reasoning.findings import resolve
 from omscds.reasoning.severity import score_severity
 from omscds.reasoning.tumour import assess_tumour
@@ -28,10 +28,11 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     """
     rc = resolve(case, kb)
     oms = evaluate_criteria(rc, kb)
-    differential = rank_differential(rc, kb)
+    base = base_facts(rc, kb)
+    differential = rank_differential(base, kb)
     tumour = assess_tumour(rc, oms, kb)
     severity = score_severity(case, kb)
-    facts = derive_facts(rc, oms, differential, tumour, severity, kb)
+    facts = derive_facts(rc, base, oms, differential, tumour, severity, kb)
     recommendations = plan_workup(facts, tumour, kb)
     alerts = evaluate_alerts(facts, kb)
     used = _assumptions_used(kb, recommendations, alerts, tumour.result.prior_id)
@@ -59,6 +60,21 @@ def assess_data(data: Any, kb: KnowledgeBase) -> Assessment:
     return assess(parse_case(data), kb)
 
 
+def _static_notes(kb: KnowledgeBase) -> tuple[tuple[str, AssumptionNote], ...]:
+    out = [
+        (where, AssumptionNote.model_construct(where=where, reasoning=(f.reasoning or "").strip()))
+        for where, f in kb.assumptions()
+    ]
+    return tuple(out)
+
+
+_MODEL_WIDE = ("parameters", "modalities", "regions", "severity", "differential")
+_INDEPENDENCE = AssumptionNote.model_construct(
+    where="reasoning.tumour",
+    reasoning="Tests are treated as conditionally independent given the tumour's presence and site.",
+)
+
+
 def _assumptions_used(
     kb: KnowledgeBase, recommendations: Any, alerts: Any, prior_id: str | None
 ) -> tuple[AssumptionNote, ...]:
@@ -66,21 +82,11 @@ def _assumptions_used(
     fired = {f"recommendations.{r.id}" for r in recommendations} | {
         f"alerts.{a.id}" for a in alerts
     }
-    notes: list[AssumptionNote] = []
-    for where, fact in kb.assumptions():
-        section = where.split(".", 1)[0]
-        relevant = (
-            section in ("parameters", "modalities", "regions", "severity", "differential")
-            or where in fired
-            or where == f"priors.{prior_id}"
-        )
-        if relevant:
-            notes.append(AssumptionNote(where=where, reasoning=(fact.reasoning or "").strip()))
-    notes.append(
-        AssumptionNote(
-            where="reasoning.tumour",
-            reasoning="Tests are treated as conditionally independent given the tumour's "
-            "presence and site.",
-        )
-    )
+    fired.add(f"priors.{prior_id}")
+    notes = [
+        note
+        for where, note in kb.memo("engine.assumption_notes", lambda: _static_notes(kb))
+        if where in fired or where.split(".", 1)[0] in _MODEL_WIDE
+    ]
+    notes.append(_INDEPENDENCE)
     return tuple(notes)

@@ -87,7 +87,6 @@ DERIVED_FACTS: dict[str, str] = {
 
 
 def is_known_fact(name: str, kb: KnowledgeBase) -> bool:
-    name = name.removeprefix("not:")
     if name.startswith(("finding:", "absent:", "unknown:")):
         return name.split(":", 1)[1] in kb.findings
     return name in CASE_FACTS or name in DERIVED_FACTS
@@ -107,20 +106,20 @@ class Facts:
     #: facts that are not true now but could become so with more information
     open: frozenset[str]
 
-    def __contains__(self, name: str) -> bool:
-        if name.startswith("not:"):
-            return name[4:] not in self.true
+    def __contains__(self, name: object) -> bool:
         return name in self.true
 
 
 def rule_fires(
     facts: Facts, when_all: Iterable[str], when_any: Iterable[str], when_none: Iterable[str]
 ) -> bool:
-    any_list = list(when_any)
+    """All of ``when_all``, one of ``when_any`` (if any given) and none of ``when_none`` hold."""
+    true = facts.true
+    any_set = frozenset(when_any)
     return (
-        all(f in facts for f in when_all)
-        and (not any_list or any(f in facts for f in any_list))
-        and not any(f in facts for f in when_none)
+        true.issuperset(when_all)
+        and (not any_set or not any_set.isdisjoint(true))
+        and true.isdisjoint(when_none)
     )
 
 
@@ -213,6 +212,7 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
 
 def derive_facts(
     rc: ResolvedCase,
+    base: Facts,
     oms: OmsResult,
     differential: tuple[DifferentialEntry, ...],
     tumour: object,
@@ -223,7 +223,6 @@ def derive_facts(
     from omscds.reasoning.tumour import TumourContext  # local: tumour imports facts' peers
 
     assert isinstance(tumour, TumourContext)
-    base = base_facts(rc, kb)
     true = set(base.true)
     if oms.status == "criteria_met":
         true.update({"oms_met", "oms_met_or_possible"})

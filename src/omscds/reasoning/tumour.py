@@ -75,6 +75,10 @@ def _pool(rows: Iterable[CountEvidence], case_weight: float) -> tuple[float, flo
 
 
 def performance(kb: KnowledgeBase, modality: str) -> Performance:
+    return kb.memo(f"tumour.performance.{modality}", lambda: _performance(kb, modality))
+
+
+def _performance(kb: KnowledgeBase, modality: str) -> Performance:
     """Pool a modality's counts (case reports down-weighted) into Beta intervals.
 
     >>> from omscds.knowledge import load_knowledge
@@ -102,6 +106,13 @@ def performance(kb: KnowledgeBase, modality: str) -> Performance:
 
 def region_weights(kb: KnowledgeBase, population: str) -> tuple[dict[str, float], tuple[str, ...]]:
     """Summed per-series site counts plus the uniform pseudo-count, and their sources."""
+    weights, sources = kb.memo(
+        f"tumour.region_weights.{population}", lambda: _region_weights(kb, population)
+    )
+    return dict(weights), sources
+
+
+def _region_weights(kb: KnowledgeBase, population: str) -> tuple[dict[str, float], tuple[str, ...]]:
     a = kb.param("beta_prior_a")
     weights = dict.fromkeys(BODY_REGIONS, a)
     sources: list[str] = []
