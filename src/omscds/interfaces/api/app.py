@@ -7,14 +7,22 @@ import importlib.util
 import logging
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from omscds import __version__
+from omscds.interfaces.api import routes_cds, routes_fhir, routes_rest
+from omscds.interfaces.api.problems import BodySizeLimit, install_problem_handlers
 from omscds.interfaces.api.settings import Settings
+from omscds.interop.cdshooks import FeedbackStore, JwtVerifier
 from omscds.knowledge import load_knowledge
 
-__all__ = ["EXTRA_ROUTERS", "create_app"]
+__all__ = ["EXTRA_ROUTERS", "INSECURE_WARNING", "create_app"]
 
 log = logging.getLogger("omscds.api")
+INSECURE_WARNING = (
+    "INSECURE DEV MODE: CDS Hooks client JWTs are NOT verified. For local demos only; "
+    "never expose this server or use it with real patient data."
+)
 
 #: routers other parts provide; each is mounted when its module exists. A real import error
 #: inside an existing module propagates.
@@ -53,12 +61,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.kb = kb
     app.state.settings = settings
+    app.state.jwt_verifier = JwtVerifier(
+        settings.cds_trusted_issuers,
+        jwks_ttl=settings.jwks_cache_seconds,
+        max_age=settings.jwt_max_age_s,
+        leeway=settings.jwt_leeway_s,
+    )
+    app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.insecure_dev:
-        log.warning("INSECURE DEV MODE: CDS Hooks JWT verification is OFF. Never use with PHI.")
+        log.warning(INSECURE_WARNING)
+    install_problem_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__, "kb_version": kb.version}
 
+    app.include_router(routes_rest.router)
+    app.include_router(routes_fhir.router)
+    app.include_router(routes_cds.router)
     _mount_extra_routers(app)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from omscds.interop.cdshooks.models import Action, Card, Coding, Link, Source, Suggestion
 from omscds.interop.fhir import codes as c
@@ -149,7 +149,12 @@ def alert_cards(a: Assessment) -> list[Card]:
 
 
 def order_warning_card(
-    a: Assessment, *, ordered: Sequence[str], patient_ref: str | None, order_ids: Sequence[str]
+    a: Assessment,
+    *,
+    ordered: Sequence[str],
+    patient_ref: str | None,
+    order_ids: Sequence[str],
+    labels: Mapping[str, str] | None = None,
 ) -> Card | None:
     """Warn when MIBG or urine catecholamines are ordered for a child with OMS but no CT/MRI.
 
@@ -163,7 +168,8 @@ def order_warning_card(
     uncovered = _uncovered(a)
     if not uncovered:
         return None
-    what = " and ".join(sorted({m.replace("_", " ") for m in ordered}))
+    names = labels or {}
+    what = " and ".join(sorted({names.get(m, m.replace("_", " ")) for m in ordered}))
     where = ", ".join(uncovered[:-1]) + (" and " if len(uncovered) > 1 else "") + uncovered[-1]
     sr = service_request(
         None,
@@ -174,23 +180,21 @@ def order_warning_card(
         note="Cross-sectional imaging is needed to complete the tumour search in OMS.",
     )
     detail = (
-        f"{what.capitalize()} cannot complete the tumour search in a child with "
+        f"{what} cannot complete the tumour search in a child with "
         f"{_OMS_TEXT[a.oms.status]}. Cross-sectional imaging (CT/MRI) of {where} has not "
         "been done."
     )
     for nt in a.tumour.next_tests:
         if nt.modality in ordered:
             detail += (
-                f" A negative {nt.modality.replace('_', ' ')} would still leave P(tumour) "
+                f" A negative {names.get(nt.modality, nt.modality)} would still leave P(tumour) "
                 f"{nt.probability_if_negative:.0%}."
             )
     detail += "\n\n" + _detail(a, ())
     if order_ids:
         detail += f"\n\nOrders checked: {', '.join(order_ids)}."
     return Card(
-        summary=shorten(
-            f"{what.capitalize()} alone will not exclude the tumour: add MRI of {where}"
-        ),
+        summary=shorten(f"{what} alone will not exclude the tumour: add MRI of {where}"),
         detail=detail,
         indicator="warning",
         source=SOURCE,

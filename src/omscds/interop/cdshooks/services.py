@@ -134,5 +134,6 @@ async def run_hook(
         ordered=sorted(modalities),
         patient_ref=patient_ref,
         order_ids=[ref for ref, _ in orders],
+        labels={m: kb.modalities[m].label for m in modalities if m in kb.modalities},
     )
     return CdsResponse(cards=[card] if card else [])

@@ -1,0 +1,139 @@
+"""CDS Hooks 2.0: discovery, service calls and feedback, each behind client-JWT verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from omscds.errors import InputError, InteropError, format_path
+from omscds.interfaces.api.deps import get_kb, get_settings
+from omscds.interfaces.api.settings import Settings
+from omscds.interop.cdshooks import (
+    SERVICES,
+    CdsRequest,
+    FeedbackRequest,
+    FeedbackStore,
+    JwtVerifier,
+    PrefetchError,
+    discovery,
+    run_hook,
+)
+from omscds.interop.fhir import operation_outcome
+from omscds.knowledge import KnowledgeBase
+
+__all__ = ["router"]
+
+log = logging.getLogger("omscds.cds")
+router = APIRouter(tags=["cds-hooks"])
+_JSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+_ERR: dict[str, Any] = {"content": {"application/json": {}}}
+
+
+async def authenticate(request: Request) -> dict[str, Any] | None:
+    """Verify the client JWT for this exact endpoint, unless ``--insecure-dev`` is on."""
+    settings: Settings = request.app.state.settings
+    if settings.insecure_dev:
+        return None
+    verifier: JwtVerifier = request.app.state.jwt_verifier
+    audience = settings.public_base_url + request.url.path
+    claims = await verifier.verify(request.headers.get("authorization"), audience)
+    log.info("cds client iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
+    return claims
+
+
+def _outcome(status: int, path: str, msg: str, code: str = "invalid") -> JSONResponse:
+    return JSONResponse(operation_outcome([(path, msg)], code=code), status_code=status)
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise InputError("the body is not valid JSON") from None
+
+
+def _pydantic_error(exc: ValidationError) -> InputError:
+    errors = [
+        (format_path([p for p in e["loc"] if isinstance(p, str | int)]), e["msg"])
+        for e in exc.errors()
+    ]
+    return InputError(errors[0][1], path=errors[0][0], errors=errors)
+
+
+@router.get("/cds-services", dependencies=[Depends(authenticate)])
+def cds_discovery() -> dict[str, Any]:
+    """CDS Hooks discovery: the services this server offers."""
+    return discovery().wire()
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    dependencies=[Depends(authenticate)],
+    openapi_extra=_JSON_BODY,
+    responses={400: _ERR, 404: _ERR, 412: _ERR, 422: _ERR},
+)
+async def cds_call(
+    service_id: str,
+    request: Request,
+    kb: KnowledgeBase = Depends(get_kb),
+    settings: Settings = Depends(get_settings),
+) -> JSONResponse:
+    """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
+    if service_id not in SERVICES:
+        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
+    try:
+        req = CdsRequest.model_validate(await _body(request))
+    except ValidationError as exc:
+        err = _pydantic_error(exc)
+        return _outcome(400, err.path or "", err.message)
+    except InputError as exc:
+        return _outcome(400, exc.path or "", exc.message)
+    try:
+        response = await run_hook(
+            service_id,
+            req,
+            kb,
+            today=dt.datetime.now(dt.UTC).date(),
+            fetch_timeout=settings.fhir_fetch_timeout_s,
+            app_url=settings.public_base_url + "/",
+            transport=getattr(request.app.state, "fhir_transport", None),
+        )
+    except PrefetchError as exc:
+        return _outcome(412, exc.path or "", exc.message, code="incomplete")
+    except InputError as exc:
+        return _outcome(422, exc.path or "", exc.message)
+    except InteropError as exc:
+        return _outcome(422, exc.path or "", exc.message, code="structure")
+    return JSONResponse(response.wire())
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    dependencies=[Depends(authenticate)],
+    openapi_extra=_JSON_BODY,
+    responses={400: _ERR, 404: _ERR},
+)
+async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
+    """Record accepted/overridden outcomes for cards this service returned."""
+    if service_id not in SERVICES:
+        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
+    try:
+        fb = FeedbackRequest.model_validate(await _body(request))
+    except ValidationError as exc:
+        err = _pydantic_error(exc)
+        return _outcome(400, err.path or "", err.message)
+    except InputError as exc:
+        return _outcome(400, exc.path or "", exc.message)
+    store: FeedbackStore = request.app.state.feedback
+    n = store.record(service_id, fb.feedback)
+    return JSONResponse({"recorded": n})

@@ -1,0 +1,72 @@
+"""REST: ``POST /api/v1/assess``, ``POST /api/v1/validate``, ``GET /api/v1/kb``,
+``POST /api/v1/import/phenopacket``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+
+from omscds.interfaces.api.deps import get_kb
+from omscds.interop.phenopackets import phenopacket_to_case
+from omscds.knowledge import KnowledgeBase
+from omscds.model import Assessment, parse_case
+from omscds.reasoning import assess, resolve
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+_PROBLEM = {
+    "description": "Invalid input (RFC 9457 problem details naming each field path)",
+    "content": {"application/problem+json": {}},
+}
+_CASE_BODY = Body(
+    ...,
+    description="A case (shared/spec/case-format.md; `omscds schema case`).",
+    examples=[{"age_months": 19, "findings": {"opsoclonus": "present", "ataxia": "present"}}],
+)
+
+
+@router.post("/assess", response_model=Assessment, responses={422: _PROBLEM})
+def assess_case(
+    case: dict[str, Any] = _CASE_BODY, kb: KnowledgeBase = Depends(get_kb)
+) -> Assessment:
+    """Assess a case: OMS criteria, differential, tumour probability, work-up, alerts."""
+    return assess(parse_case(case), kb)
+
+
+@router.post("/validate", responses={422: _PROBLEM})
+def validate_case(
+    case: dict[str, Any] = _CASE_BODY, kb: KnowledgeBase = Depends(get_kb)
+) -> dict[str, Any]:
+    """Check a case without assessing it; 422 names every problem."""
+    parsed = parse_case(case)
+    rc = resolve(parsed, kb)
+    return {"valid": True, "case_id": parsed.case_id, "warnings": list(rc.warnings)}
+
+
+@router.get("/kb")
+def knowledge_base(kb: KnowledgeBase = Depends(get_kb)) -> dict[str, Any]:
+    """Version, checksum and size of the knowledge base in use."""
+    m = kb.manifest
+    return {
+        "version": kb.version,
+        "sha256": kb.sha256,
+        "as_of": str(m.as_of),
+        "hpo_release": m.hpo_release,
+        "sources": len(kb.sources),
+        "findings": sorted(kb.findings),
+        "assumptions": len(kb.assumptions()),
+    }
+
+
+@router.post("/import/phenopacket", responses={422: _PROBLEM})
+def import_phenopacket(
+    phenopacket: dict[str, Any] = Body(..., description="A GA4GH Phenopacket v2 (JSON)."),
+    kb: KnowledgeBase = Depends(get_kb),
+) -> dict[str, Any]:
+    """Convert a Phenopacket v2 into an omscds case (validated)."""
+    case = phenopacket_to_case(phenopacket, kb)
+    parse_case(case)
+    return case
