@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from omscds.interop.fhir import assessment_bundle, operation_outcome
+from omscds.reasoning import assess_data
+
+NOW = dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "name", ["seed1-01-presentation", "seed2-02-mibg-equivocal-mri-mass", "post-infectious-ataxia"]
+)
+def test_bundle_mirrors_the_assessment(kb, examples, name: str) -> None:
+    a = assess_data(examples[name], kb)
+    out = assessment_bundle(a, patient_ref="Patient/p1", basis=["Observation/o1"], now=NOW)
+    Bundle.model_validate(out)  # the whole Bundle is valid R4(B)
+    kinds = [e["resource"]["resourceType"] for e in out["entry"]]
+    ra = out["entry"][0]["resource"]
+    assert kinds[0] == "RiskAssessment"
+    assert ra["prediction"][0]["probabilityDecimal"] == a.tumour.probability
+    low, high = (
+        ra["prediction"][0]["extension"][0]["valueRange"][k]["value"] for k in ("low", "high")
+    )
+    assert (low, high) == a.tumour.interval
+    assert kinds.count("ServiceRequest") == sum(
+        r.kind in ("imaging", "laboratory") for r in a.recommendations
+    )
+    assert kinds.count("DetectedIssue") == len(a.alerts)
+    for e in out["entry"]:
+        if e["resource"]["resourceType"] == "ServiceRequest":
+            assert e["resource"]["intent"] == "proposal"
+            assert e["resource"]["reasonReference"][0]["reference"] == out["entry"][0]["fullUrl"]
+    obs = out["entry"][1]["resource"]
+    assert obs["valueCodeableConcept"]["coding"][0]["code"] == a.oms.status
+    assert len(obs["component"]) == len(a.oms.criteria)
+    assert out["meta"]["tag"][0]["code"] == kb.version
+
+
+def test_operation_outcome_names_paths() -> None:
+    oo = operation_outcome([("Bundle.entry[0]", "bad"), ("(root)", "worse")])
+    assert oo["issue"][0]["expression"] == ["Bundle.entry[0]"]
+    assert "expression" not in oo["issue"][1]
