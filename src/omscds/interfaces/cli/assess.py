@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.text import Text
 
-from omscds.errors import OmscdsError
-from omscds.interfaces.cli._common import load_kb, out_console, print_error, read_document
+from omscds.errors import InputError, OmscdsError
+from omscds.interfaces.cli._common import (
+    err_console,
+    load_kb,
+    out_console,
+    print_error,
+    read_document,
+)
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment
+from omscds.model import Assessment, parse_case
 from omscds.reasoning import assess_data
 from omscds.reports import outline, render_markdown
 
@@ -43,6 +50,20 @@ def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
     return text
 
 
+def with_images(data: Any, images: list[str], kind: str | None) -> Any:
+    """Quantify each study and append it to the case's tests as evidence."""
+    from omscds.imaging import analyze_path, to_case_test  # heavy: SimpleITK, nibabel
+
+    case = parse_case(data)  # validate first, and take the age for the age-banded norms
+    extra = []
+    for image in images:
+        result = analyze_path(image, kind, case.age_months)
+        test = to_case_test(result)
+        err_console.print(f"{image}: {test['note']}", markup=False, highlight=False)
+        extra.append(test)
+    return {**data, "tests": [*data.get("tests", []), *extra]}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("assess")
     def assess_cmd(
@@ -51,14 +72,27 @@ def register(app: typer.Typer) -> None:
         knowledge: str | None = typer.Option(
             None, "--knowledge", help="Use another knowledge-base directory."
         ),
+        images: list[str] = typer.Option(
+            [],
+            "--image",
+            help="A SPECT or MRI study (NIfTI or DICOM) to quantify and add to the case's tests.",
+        ),
+        image_kind: str | None = typer.Option(
+            None, "--image-kind", help="spect or mri (default: guessed from the study)."
+        ),
     ) -> None:
         """Assess cases: OMS criteria, differential, tumour probability, work-up plan."""
         kb = load_kb(knowledge)
+        if images and len(cases) != 1:
+            raise InputError("--image goes with exactly one case", path="--image")
         failed = False
         results: list[dict[str, object]] = []
         for path in cases:
             try:
-                assessment = assess_data(read_document(path), kb)
+                data = read_document(path)
+                if images:
+                    data = with_images(data, images, image_kind)
+                assessment = assess_data(data, kb)
             except OmscdsError as exc:
                 print_error(exc, path)
                 failed = True
