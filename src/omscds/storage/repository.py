@@ -138,8 +138,11 @@ class Registry:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             stmt = sqlite_insert(patients).values(**values)
-        result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        if result.rowcount:
+        # RETURNING tells whether this statement created the row (rowcount is not reliable)
+        created = conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=["key"]).returning(patients.c.id)
+        ).first()
+        if created is not None:
             append_audit(
                 conn,
                 actor=self.actor,
@@ -149,6 +152,7 @@ class Registry:
                 patient_key=key,
                 payload=canonical_json({"key": key, "external_ids": json.loads(ext)}),
             )
+            return int(created[0])
         return int(conn.execute(select(patients.c.id).where(patients.c.key == key)).scalar_one())
 
     def add_patient(self, key: str, external_ids: Mapping[str, str] | None = None) -> None:
