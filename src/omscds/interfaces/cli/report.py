@@ -1,0 +1,60 @@
+"""``omscds report CASE -o report.html|report.pdf``: the printable, cited report of one case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from omscds.errors import InputError
+from omscds.interfaces.cli._common import load_kb, out_console, read_document
+
+__all__ = ["register"]
+
+FORMATS = (".html", ".htm", ".pdf")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_cmd(
+        case: str = typer.Argument(..., help="Case file (JSON or YAML); '-' reads stdin."),
+        output: str = typer.Option(
+            ..., "--output", "-o", help="Where to write: report.html or report.pdf."
+        ),
+        lang: str = typer.Option("en", "--lang", help="Language of the report's own text."),
+        knowledge: str | None = typer.Option(
+            None, "--knowledge", help="Use another knowledge-base directory."
+        ),
+    ) -> None:
+        """Write the assessment as a printable report (HTML with print CSS, or PDF)."""
+        # heavy imports (jinja2, weasyprint) only when this command runs
+        from omscds.interfaces.web.i18n import get_translations, negotiate
+        from omscds.reasoning import assess_data
+
+        target = Path(output)
+        suffix = target.suffix.lower()
+        if suffix not in FORMATS:
+            raise InputError(
+                f"cannot tell the format from {output!r}: use a .html or .pdf file name",
+                path="--output",
+            )
+        if target.parent and not target.parent.exists():
+            raise InputError(f"no such directory: {target.parent}", path="--output")
+        kb = load_kb(knowledge)
+        assessment = assess_data(read_document(case), kb)
+        language = negotiate(lang)
+        translations = get_translations(language)
+        if suffix == ".pdf":
+            from omscds.reports.pdf import render_report_pdf
+
+            target.write_bytes(
+                render_report_pdf(assessment, kb, translations=translations, lang=language)
+            )
+        else:
+            from omscds.reports.html import render_report_html
+
+            target.write_text(
+                render_report_html(assessment, kb, translations=translations, lang=language),
+                encoding="utf-8",
+            )
+        out_console.print(f"wrote {target}", markup=False, highlight=False)
