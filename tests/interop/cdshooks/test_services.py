@@ -192,7 +192,8 @@ def test_mibg_order_warns_and_suggests_mri(app, make_token, schemas, kit, hook: 
 
 
 def test_order_after_cross_sectional_imaging_gives_no_card(app, make_token, kit) -> None:
-    res = kit.oms_child_resources() + [
+    res = [
+        *kit.oms_child_resources(),
         {
             "resourceType": "DiagnosticReport",
             "id": "d1",
@@ -201,7 +202,7 @@ def test_order_after_cross_sectional_imaging_gives_no_card(app, make_token, kit)
             "conclusionCode": [
                 {"coding": [{"system": "http://snomed.info/sct", "code": "17621005"}]}
             ],
-        }
+        },
     ]
     url = "/cds-services/omscds-order-select"
     body = kit.hook_request("order-select", kit.prefetch_for(res), draftOrders=kit.mibg_order())
