@@ -77,7 +77,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
         mark = {True: "[x] met", False: "[ ] not met", None: "[?] unknown"}[c.met]
         where = f" ({', '.join(c.evidence)})" if c.evidence else ""
         crit.append(
-            Line(f"{mark}: {c.label}{where}{_cite(c.sources, nums)}", "good" if c.met else "muted", 1)
+            Line(
+                f"{mark}: {c.label}{where}{_cite(c.sources, nums)}", "good" if c.met else "muted", 1
+            )
         )
     sections.append(Section("OMS criteria (3 of 4)", tuple(crit)))
 
