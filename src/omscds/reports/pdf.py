@@ -16,10 +16,6 @@ from omscds.reports.html import render_report_html
 __all__ = ["html_to_pdf", "render_report_pdf"]
 
 
-def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
-    raise OmscdsError(f"the report tried to load an external resource: {url}")
-
-
 def html_to_pdf(html: str) -> bytes:
     """Render a self-contained HTML document to PDF bytes (external URLs are refused)."""
     try:
@@ -28,7 +24,14 @@ def html_to_pdf(html: str) -> bytes:
         raise OmscdsError(
             f"PDF rendering needs WeasyPrint's system libraries (Pango): {exc}"
         ) from None
-    pdf = weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    # only inline data: URLs; anything else stops rendering (a report never reaches out)
+    fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
+    try:
+        pdf = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    except FatalURLFetchingError as exc:
+        raise OmscdsError(f"the report tried to load an external resource: {exc}") from None
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without a target
         raise OmscdsError("WeasyPrint returned no PDF")
     return pdf
