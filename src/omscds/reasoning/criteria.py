@@ -57,7 +57,7 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
             else:
                 met = None
         results.append(
-            CriterionResult(
+            CriterionResult.model_construct(
                 id=crit.id, label=crit.label, met=met, evidence=tuple(evidence), sources=crit.source
             )
         )

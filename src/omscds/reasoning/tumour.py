@@ -240,7 +240,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         note = ""
         if test.result in ("equivocal", "pending"):
             evidence.append(
-                TumourEvidence(
+                TumourEvidence.model_construct(
                     test=i,
                     modality=test.modality,
                     result=test.result,
@@ -260,7 +260,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
                 else "this test looks for neuroblastic tumours, not the tumours of adult OMS"
             )
             evidence.append(
-                TumourEvidence(
+                TumourEvidence.model_construct(
                     test=i,
                     modality=test.modality,
                     result=test.result,
@@ -279,7 +279,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
             missing = [r for r in BODY_REGIONS if r not in covered]
             note = f"negative for {', '.join(sorted(covered, key=BODY_REGIONS.index))} only; says nothing about {', '.join(missing)}"
         evidence.append(
-            TumourEvidence(
+            TumourEvidence.model_construct(
                 test=i,
                 modality=test.modality,
                 result=test.result,
@@ -403,7 +403,7 @@ def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> t
         after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
         mod = kb.modalities[modality]
         ranked.append(
-            NextTest(
+            NextTest.model_construct(
                 modality=modality,
                 regions=regions,
                 yield_probability=round(yld, 4),

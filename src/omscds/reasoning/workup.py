@@ -42,7 +42,7 @@ def plan_workup(
             )
         interval = rule.interval_months
         out.append(
-            Recommendation(
+            Recommendation.model_construct(
                 id=rule.id,
                 kind=rule.kind,
                 modality=rule.modality,
