@@ -153,6 +153,8 @@ class Assessment(_Out):
     differential_method: str = ""
     tumour: TumourResult
     recommendations: tuple[Recommendation, ...] = ()
+    #: why the first recommendation comes first (urgency, then yield and burden)
+    plan_rationale: str = ""
     alerts: tuple[Alert, ...] = ()
     severity: SeverityResult | None = None
     assumptions: tuple[AssumptionNote, ...] = ()

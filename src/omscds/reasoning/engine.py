@@ -15,7 +15,7 @@ from omscds.reasoning.facts import base_facts, derive_facts
 from omscds.reasoning.findings import resolve
 from omscds.reasoning.severity import score_severity
 from omscds.reasoning.tumour import assess_tumour
-from omscds.reasoning.workup import plan_workup
+from omscds.reasoning.workup import explain_order, plan_workup
 
 __all__ = ["assess", "assess_data"]
 
@@ -47,6 +47,7 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
         differential_method=METHOD,
         tumour=tumour.result,
         recommendations=recommendations,
+        plan_rationale=explain_order(recommendations, tumour),
         alerts=alerts,
         severity=severity,
         assumptions=used,

@@ -63,3 +63,31 @@ def plan_workup(
 
     out.sort(key=order)
     return tuple(out)
+
+
+def explain_order(recs: tuple[Recommendation, ...], tumour: TumourContext) -> str:
+    """Why the first recommendation comes first, and why the first study is that study."""
+    if not recs:
+        return "No recommendation fired for the findings entered."
+    first = recs[0]
+    same = [r for r in recs if r.urgency == first.urgency]
+    parts = [
+        f"'{first.title or first.id}' comes first because it is {first.urgency}"
+        + (f" (with {len(same) - 1} other {first.urgency} item(s))" if len(same) > 1 else "")
+        + "."
+    ]
+    ranked = {t.modality: t for t in tumour.result.next_tests}
+    study = next((r for r in recs if r.modality in ranked), None)
+    if study is not None:
+        best = ranked[study.modality or ""]
+        alternatives = [t for t in tumour.result.next_tests if t.modality != best.modality][:2]
+        alt = "; ".join(
+            f"{t.modality} {t.yield_probability:.0%} (burden {t.burden_rank})" for t in alternatives
+        )
+        parts.append(
+            f"Among studies, {best.modality} of {', '.join(study.regions) or 'the body'} leads: "
+            f"it would find the tumour now with probability {best.yield_probability:.0%} at "
+            f"burden {best.burden_rank}/5, and leave {best.probability_if_negative:.0%} if "
+            f"negative" + (f" (next: {alt})." if alt else ".")
+        )
+    return " ".join(parts)

@@ -159,16 +159,8 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
                         2,
                     )
                 )
-        if a.recommendations:
-            first = a.recommendations[0]
-            rl.append(
-                Line(
-                    f"First: {first.title or first.id}, because it is the most urgent and, "
-                    "among equally urgent studies, the one most likely to find the tumour now "
-                    "for its burden.",
-                    "muted",
-                )
-            )
+        if a.plan_rationale:
+            rl.append(Line(a.plan_rationale, "muted"))
         sections.append(Section("What to do next", tuple(rl)))
 
     if a.differential:

@@ -48,6 +48,8 @@ def test_assess_json_is_the_contract(capsys: pytest.CaptureFixture[str]) -> None
     assert doc["oms"]["status"] == "criteria_met"
     assert doc["tumour"]["status"] == "search_incomplete"
     assert any(r["id"] == "body_imaging" for r in doc["recommendations"])
+    assert "comes first because it is urgent" in doc["plan_rationale"]
+    assert "Among studies, mri of neck, chest, abdomen, pelvis leads" in doc["plan_rationale"]
 
 
 def test_assess_markdown_and_several_cases(capsys: pytest.CaptureFixture[str]) -> None:
