@@ -331,6 +331,11 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         )
     if question:
         explanation += " Tumour question: " + "; ".join(question) + "."
+    if adult:
+        explanation += (
+            " Adult: CT/MRI sensitivities come from series of neuroblastic tumours in children;"
+            " applying them to the cancers of adult OMS is an assumption."
+        )
     explanation += (
         f" Prior {prior.point:g} ({prior.low:g}-{prior.high:g}, {prior.label})."
         f" {_INDEPENDENCE} The tumour-site distribution is used at its point value."
