@@ -101,6 +101,8 @@ def draw_timeline(plot: TimelinePlot, path: str | Path) -> Path:
         ax.axvline(d, color="#c44e52", ls="--", lw=1.5, label="relapse" if i == 0 else None)
     ax.set_xlim(lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03)
     ax.set_ylim(0, top + band * (1.5 + 1.2 * len(labels)))
+    # ticks only over the scale's range; the course bands sit above it
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= top])
     ax.set_ylabel(plot.scale_label)
     ax.set_title(plot.title)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))

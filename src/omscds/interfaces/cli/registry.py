@@ -1,0 +1,326 @@
+"""``omscds registry …``: the longitudinal registry (patients, visits, treatments, relapses).
+
+Storage, SQLAlchemy and matplotlib are imported inside the commands, so other subcommands start
+fast. Errors are ``OmscdsError``s, which ``main`` prints as one line each with an exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from omscds.errors import InputError
+from omscds.interfaces.cli._common import err_console, load_kb, out_console, read_document
+
+if TYPE_CHECKING:
+    from omscds.storage import PatientHistory, Registry
+
+__all__ = ["ExportFormat", "register"]
+
+DB_HELP = "Database URL or SQLite file (default: $OMSCDS_DATABASE_URL, else the user data dir)."
+_DB = typer.Option(None, "--database", "-d", help=DB_HELP)
+_ACTOR = typer.Option(None, "--actor", help="Who writes (audit log); default $OMSCDS_ACTOR/login.")
+_JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    fhir = "fhir"
+
+
+def _open(database: str | None, actor: str | None = None, create: bool = False) -> Registry:
+    from omscds.storage import open_registry
+
+    return open_registry(database, load_kb(), actor=actor, create=create)
+
+
+def _safe_url(database: str | None) -> str:
+    from sqlalchemy.engine.url import make_url
+
+    from omscds.storage import resolve_url
+
+    return make_url(resolve_url(database)).render_as_string(hide_password=True)
+
+
+def _history_json(h: PatientHistory) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data: dict[str, Any] = json.loads(json.dumps(asdict(h), default=str))
+    return data
+
+
+def _print_history(h: PatientHistory) -> None:
+    p = h.patient
+    ext = ", ".join(f"{k}={v}" for k, v in sorted(p.external_ids.items()))
+    out_console.print(f"[bold]Patient {p.key}[/bold]" + (f"  ({ext})" if ext else ""))
+    visits = Table("date", "severity", "findings present", "tests", "visit", title="Visits")
+    for v in h.visits:
+        present = [k for k, s in v.case.get("findings", {}).items() if s == "present"]
+        total = "-" if v.severity_total is None else str(v.severity_total)
+        visits.add_row(
+            v.visit_date.isoformat(), total, ", ".join(present), str(len(v.case.get("tests", []))),
+            v.uid[:8],
+        )  # fmt: skip
+    out_console.print(visits)
+    if h.treatments:
+        courses = Table("agent", "start", "stop", "dose", "note", title="Treatment courses")
+        for t in h.treatments:
+            stop = t.stop_date.isoformat() if t.stop_date else "ongoing"
+            courses.add_row(t.agent, t.start_date.isoformat(), stop, t.dose or "", t.note or "")
+        out_console.print(courses)
+    for r in h.relapses:
+        out_console.print(f"relapse: {r.onset_date.isoformat()} {r.note or ''}")
+    a = h.latest_assessment
+    if a is None:
+        out_console.print("no stored assessment")
+        return
+    doc = a.assessment
+    out_console.print(
+        f"\n[bold]Latest assessment[/bold] (visit {a.visit_uid[:8]}, knowledge base "
+        f"{a.kb_version}, sha256 {a.kb_sha256[:12]}…)"
+    )
+    out_console.print(f"  OMS criteria: {doc['oms']['status']}")
+    t = doc["tumour"]
+    out_console.print(f"  tumour: {t['status']}, probability {t['probability']:.2f}")
+    for rec in doc.get("recommendations", []):
+        line = f"  - [{rec['kind']}] {rec['id']}: {rec.get('title') or ''}".rstrip(": ")
+        out_console.print(line, markup=False)
+    for alert in doc.get("alerts", []):
+        out_console.print(f"  ! {alert['level']}: {alert['message']}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    reg_app = typer.Typer(
+        help="The longitudinal registry: visits, treatments and relapses over the years.",
+        no_args_is_help=True,
+    )
+    app.add_typer(reg_app, name="registry")
+
+    @reg_app.command("init")
+    def init_cmd(database: str | None = _DB) -> None:
+        """Create the registry database, or upgrade it to the newest schema."""
+        from omscds.storage import current_revision
+
+        reg = _open(database, create=True)
+        rev = current_revision(reg.engine)
+        reg.close()
+        out_console.print(f"registry ready: {_safe_url(database)} (schema revision {rev})")
+
+    @reg_app.command("add-visit")
+    def add_visit_cmd(
+        case: str = typer.Argument(..., help="Case file (JSON or YAML); '-' reads stdin."),
+        patient: str = typer.Option(..., "--patient", "-p", help="Pseudonymous patient key."),
+        date: str | None = typer.Option(None, "--date", help="Visit date (else visit_date)."),
+        no_assess: bool = typer.Option(False, "--no-assess", help="Store without assessing."),
+        database: str | None = _DB,
+        actor: str | None = _ACTOR,
+    ) -> None:
+        """Validate and store a visit, then assess it with the patient's history."""
+        data = read_document(case)
+        reg = _open(database, actor)
+        try:
+            rec = reg.add_visit(patient, data, date, assess_now=not no_assess)
+            latest = reg.history(patient).latest_assessment
+        finally:
+            reg.close()
+        total = "-" if rec.severity_total is None else rec.severity_total
+        out_console.print(
+            f"visit {rec.uid} stored for {patient} on {rec.visit_date} (severity {total})"
+        )
+        if latest is not None and latest.visit_uid == rec.uid:
+            doc = latest.assessment
+            ids = ", ".join(r["id"] for r in doc.get("recommendations", [])) or "none"
+            out_console.print(
+                f"assessed: OMS {doc['oms']['status']}, tumour {doc['tumour']['status']}; "
+                f"recommendations: {ids}"
+            )
+
+    @reg_app.command("add-treatment")
+    def add_treatment_cmd(
+        patient: str = typer.Option(..., "--patient", "-p"),
+        agent: str = typer.Option(
+            ...,
+            "--agent",
+            help="acth, corticosteroids, "
+            "dexamethasone_pulses, ivig, rituximab, cyclophosphamide, "
+            "tumour_resection, chemotherapy",
+        ),
+        start: str = typer.Option(..., "--start", help="Start date (YYYY-MM-DD)."),
+        stop: str | None = typer.Option(None, "--stop", help="Stop date; omit if ongoing."),
+        dose: str | None = typer.Option(None, "--dose", help="Dose as recorded (free text)."),
+        note: str | None = typer.Option(None, "--note"),
+        database: str | None = _DB,
+        actor: str | None = _ACTOR,
+    ) -> None:
+        """Record a treatment course."""
+        reg = _open(database, actor)
+        try:
+            uid = reg.add_treatment(patient, agent, start, stop, dose, note)
+        finally:
+            reg.close()
+        out_console.print(f"treatment {uid} recorded for {patient}")
+
+    @reg_app.command("add-relapse")
+    def add_relapse_cmd(
+        patient: str = typer.Option(..., "--patient", "-p"),
+        date: str = typer.Option(..., "--date", help="Onset date of the relapse."),
+        note: str | None = typer.Option(None, "--note"),
+        database: str | None = _DB,
+        actor: str | None = _ACTOR,
+    ) -> None:
+        """Record a relapse (OMS back after a remission); later visits are assessed with it."""
+        reg = _open(database, actor)
+        try:
+            uid = reg.add_relapse(patient, date, note)
+        finally:
+            reg.close()
+        out_console.print(f"relapse {uid} recorded for {patient}")
+
+    @reg_app.command("list")
+    def list_cmd(
+        limit: int = typer.Option(50, "--limit"),
+        offset: int = typer.Option(0, "--offset"),
+        as_json: bool = _JSON,
+        database: str | None = _DB,
+    ) -> None:
+        """List patients (paginated)."""
+        reg = _open(database)
+        try:
+            page = reg.list_patients(limit, offset)
+        finally:
+            reg.close()
+        if as_json:
+            items = [
+                {"key": p.key, "external_ids": p.external_ids, "visits": p.visit_count,
+                 "last_visit": p.last_visit.isoformat() if p.last_visit else None}
+                for p in page.items
+            ]  # fmt: skip
+            doc = {"items": items, "total": page.total, "limit": limit, "offset": offset}
+            typer.echo(json.dumps(doc, indent=2))
+            return
+        table = Table("patient", "visits", "last visit", title=f"{page.total} patient(s)")
+        for p in page.items:
+            last = p.last_visit.isoformat() if p.last_visit else "-"
+            table.add_row(p.key, str(p.visit_count), last)
+        out_console.print(table)
+        if offset + len(page.items) < page.total:
+            out_console.print(f"more: --offset {offset + len(page.items)}")
+
+    @reg_app.command("show")
+    def show_cmd(
+        patient: str = typer.Argument(..., help="Patient key."),
+        as_json: bool = _JSON,
+        database: str | None = _DB,
+    ) -> None:
+        """Print a patient's visit history with the latest assessment."""
+        reg = _open(database)
+        try:
+            history = reg.history(patient)
+        finally:
+            reg.close()
+        if as_json:
+            typer.echo(json.dumps(_history_json(history), indent=2, ensure_ascii=False))
+        else:
+            _print_history(history)
+
+    @reg_app.command("timeline")
+    def timeline_cmd(
+        patient: str = typer.Argument(..., help="Patient key."),
+        output: str = typer.Option(..., "--output", "-o", help="Image file (.svg or .png)."),
+        database: str | None = _DB,
+    ) -> None:
+        """Draw severity over time with treatment courses as bands and relapses marked."""
+        from omscds.reports.timeline import Course, TimelinePlot, draw_timeline
+        from omscds.storage import Agent
+
+        reg = _open(database)
+        try:
+            data = reg.timeline(patient)
+            scales = reg.kb.severity_scales
+        finally:
+            reg.close()
+        scale = scales.get("mitchell_pike")
+        plot = TimelinePlot(
+            title=f"Patient {patient}",
+            points=data.points,
+            courses=[Course(Agent(a).label, s, e) for a, s, e in data.treatments],
+            relapses=data.relapses,
+            scale_label=f"{scale.label} total" if scale else "Severity total",
+            y_max=scale.total_max if scale else None,
+        )
+        path = draw_timeline(plot, output)
+        out_console.print(f"timeline written to {path}")
+
+    @reg_app.command("export")
+    def export_cmd(
+        output: str | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+        fmt: ExportFormat = typer.Option(ExportFormat.jsonl, "--format", "-f"),
+        database: str | None = _DB,
+    ) -> None:
+        """Export the whole registry as JSON lines or as a FHIR Bundle (collection)."""
+        from omscds.storage.exchange import iter_records, write_jsonl
+        from omscds.storage.fhir_export import records_to_bundle
+
+        reg = _open(database)
+        target = Path(output) if output else None
+        if target is not None and not target.parent.exists():
+            raise InputError(f"no such directory: {target.parent}", path="output")
+        tmp = target.with_name(target.name + ".part") if target else None
+        stream = tmp.open("w", encoding="utf-8") if tmp else sys.stdout
+        try:
+            with err_console.status("exporting…") as status:
+
+                def progress(n: int) -> None:
+                    status.update(f"exporting… {n} records")
+
+                if fmt is ExportFormat.jsonl:
+                    n = write_jsonl(reg, stream, progress)
+                else:
+                    records = list(iter_records(reg))
+                    json.dump(records_to_bundle(records), stream, indent=1, ensure_ascii=False)
+                    stream.write("\n")
+                    n = len(records)
+        finally:
+            reg.close()
+            if tmp:
+                stream.close()
+        if tmp and target:
+            tmp.replace(target)  # only a complete export takes the file's name
+            err_console.print(f"exported {n} records to {target}")
+
+    @reg_app.command("import")
+    def import_cmd(
+        file: str = typer.Argument(..., help="A JSON-lines export or a FHIR Bundle (.json)."),
+        database: str | None = _DB,
+        actor: str | None = _ACTOR,
+    ) -> None:
+        """Import an export (all or nothing; rows already present are skipped)."""
+        from omscds.storage.exchange import import_records, read_jsonl
+        from omscds.storage.fhir_export import bundle_to_records
+
+        path = Path(file)
+        if not path.is_file():
+            raise InputError(f"no such file: {file}", path="file")
+        text = path.read_text(encoding="utf-8")
+        first = text.lstrip()[:200]
+        if first.startswith("{") and '"resourceType"' in text[:2000] and "\n{" not in first:
+            records = bundle_to_records(read_document(file))
+        else:
+            records = read_jsonl(text.splitlines())
+        reg = _open(database, actor)
+        try:
+            with err_console.status(f"importing {len(records)} records…") as status:
+                summary = import_records(
+                    reg, records, lambda n: status.update(f"importing… {n}/{len(records)}")
+                )
+        finally:
+            reg.close()
+        added = ", ".join(f"{v} {k}(s)" for k, v in summary.added.items() if v) or "nothing"
+        skipped = sum(summary.skipped.values())
+        out_console.print(f"imported {added}" + (f"; {skipped} already present" if skipped else ""))
