@@ -20,7 +20,16 @@ from omscds.interfaces.cli._common import err_console, print_error
 __all__ = ["SUBCOMMANDS", "build_app", "main"]
 
 #: modules of omscds.interfaces.cli that each define ``register(app)``; heavy imports stay lazy
-SUBCOMMANDS: tuple[str, ...] = ("assess", "validate", "kb", "schema", "serve", "imaging", "report", "registry")
+SUBCOMMANDS: tuple[str, ...] = (
+    "assess",
+    "validate",
+    "kb",
+    "schema",
+    "serve",
+    "imaging",
+    "report",
+    "registry",
+)
 
 
 def _version(value: bool) -> None:
