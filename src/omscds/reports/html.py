@@ -92,12 +92,12 @@ class Citations:
         if not nums:
             return Markup("")
         parts = [
-            Markup('<a href="#ref-{0}" class="cite">{0}</a>').format(n)
+            f'<a href="#ref-{n}" class="cite">{n}</a>'
             if isinstance(n, int)
-            else Markup('<span class="assume">{}</span>').format(n)
+            else f'<span class="assume">{escape(n)}</span>'
             for n in nums
         ]
-        return Markup(' <span class="cites">[') + Markup(", ").join(parts) + Markup("]</span>")
+        return Markup(f' <span class="cites">[{", ".join(parts)}]</span>')
 
     def references(self) -> list[dict[str, Any]]:
         refs = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from omscds import __version__
 from omscds.interfaces.web.examples import example_names
@@ -49,8 +50,28 @@ SEX_LABELS: dict[str, str] = {
 @lru_cache(maxsize=8)
 def environment(lang: str) -> Environment:
     env = make_environment(get_translations(lang), extra_dirs=[WEB_TEMPLATES])
-    env.globals.update(fid=field_id, version=__version__)
+    env.globals.update(fid=field_id, version=__version__, err=field_error, invalid=invalid_attrs)
     return env
+
+
+def field_error(errors: Mapping[str, Sequence[str]], name: str) -> Markup:
+    """The message(s) shown beside the field ``name``, linked by id from the input."""
+    if name not in errors:
+        return Markup("")
+    return (
+        Markup(
+            f'<p class="field-error" id="{field_id(name)}-error"><span aria-hidden="true">✗ </span>'
+        )
+        + Markup("; ").join(escape(m) for m in errors[name])
+        + Markup("</p>")
+    )
+
+
+def invalid_attrs(errors: Mapping[str, Sequence[str]], name: str) -> Markup:
+    """``aria-invalid`` and ``aria-describedby`` for a field with errors."""
+    if name not in errors:
+        return Markup("")
+    return Markup(f' aria-invalid="true" aria-describedby="{field_id(name)}-error"')
 
 
 def render_page(name: str, lang: str, **context: Any) -> str:
