@@ -51,7 +51,7 @@ def test_full_workflow(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["registry", "show", "S1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [v["severity_total"] for v in doc["visits"]] == [None, 3]
-    assert doc["latest_assessment"]["input_case"]["tests"][0]["date"] == "2024-03-01"
+    assert doc["latest_assessment"]["input_case"]["tests"][0]["date"] == "2024-03-04"
     assert main(["registry", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["items"][0] == {
         "key": "S1", "external_ids": {}, "visits": 2, "last_visit": "2024-05-01"
