@@ -19,9 +19,9 @@ from numpy.typing import NDArray
 from omscds.errors import InputError
 from omscds.imaging import qc
 from omscds.imaging.io import read_image
-from omscds.imaging.norms import ImagingNorms, load_norms, z_score
+from omscds.imaging.norms import ImagingNorms, default_norms, z_score
 from omscds.imaging.quantify import region_means, spect_ratios, tissue_volumes, voxel_zmap
-from omscds.imaging.regions import Regions, make_regions
+from omscds.imaging.regions import Regions, template_regions
 from omscds.imaging.register import register_affine, resample_to
 from omscds.imaging.template import Template, load_template, perfusion_image
 from omscds.imaging.volume import Volume
@@ -53,7 +53,7 @@ class _Context:
 @lru_cache(maxsize=1)
 def _context() -> _Context:
     tpl = load_template()
-    return _Context(tpl, make_regions(tpl), perfusion_image(tpl))
+    return _Context(tpl, template_regions(), perfusion_image(tpl))
 
 
 @dataclass(eq=False)
@@ -140,7 +140,7 @@ def analyze_volume(
         raise InputError(f"kind must be spect or mri, got {kind!r}", path="kind")
     if age_months is not None and not 0 <= age_months <= 1800:
         raise InputError(f"age must be 0-1800 months, got {age_months}", path="age_months")
-    norms = norms if norms is not None else load_norms()
+    norms = norms if norms is not None else default_norms()
     ctx = _context()
     tpl, reg = ctx.template, ctx.regions
     warnings = list(vol.meta.get("warnings", []))

@@ -8,6 +8,7 @@ decision thresholds live in the same file so that no number is hidden in code.
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,3 +128,9 @@ def load_norms(path: Path | str | None = None, kb: KnowledgeBase | None = None) 
                 raise KnowledgeError(f"{p.name}: row {i}: unknown source id {sid!r}")
     _check(norms)
     return norms
+
+
+@lru_cache(maxsize=1)
+def default_norms() -> ImagingNorms:
+    """The shipped norms, loaded and validated once per process (the file is package data)."""
+    return load_norms()

@@ -9,13 +9,14 @@ the ellipsoid radius is sqrt(5) x SD, the radius of a uniform ellipsoid with tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
-from omscds.imaging.template import Template
+from omscds.imaging.template import Template, load_template
 
-__all__ = ["REGION_NAMES", "Regions", "ellipsoid", "make_regions"]
+__all__ = ["REGION_NAMES", "Regions", "ellipsoid", "make_regions", "template_regions"]
 
 BoolArray = NDArray[np.bool_]
 
@@ -101,3 +102,9 @@ def make_regions(template: Template) -> Regions:
         cortex=cortex,
         infratentorial=infra,
     )
+
+
+@lru_cache(maxsize=1)
+def template_regions() -> Regions:
+    """Regions of the shipped template, built once per process."""
+    return make_regions(load_template())
