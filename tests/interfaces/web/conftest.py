@@ -50,8 +50,10 @@ def server_url() -> Iterator[str]:
     sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One Chromium for the web tests; package scope, so Playwright's event loop is closed
+    before other packages' tests (which may call asyncio.run) start."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian's chromium is not installed: run `bash tools/install-system-deps.sh`")

@@ -4,6 +4,7 @@ and the FHIR-server fallback against a real FHIR server on loopback."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def call(app: Any, method: str, path: str, token: str | None = None, **kw: Any) 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
             return await c.request(method, path, headers=headers, **kw)
 
-    return asyncio.run(go())
+    # a fresh thread has no running event loop, whatever other tests left in the main thread
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_discovery_validates(app, make_token, schemas) -> None:
