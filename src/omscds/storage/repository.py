@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from omscds.errors import InputError, OmscdsError, StorageError
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Case, parse_case
-from omscds.reasoning import assess
+from omscds.reasoning import assess, resolve
 from omscds.reasoning.severity import score_severity
 from omscds.storage import queries
 from omscds.storage.audit import append_audit, default_actor, now_iso, sha256_text
@@ -174,7 +174,7 @@ class Registry:
                 "a visit needs a date: give --date or the case's visit_date", path="date"
             )
         case = case.model_copy(update={"visit_date": when})
-        assess(case, self.kb)  # raises InputError naming unknown findings or severity items
+        resolve(case, self.kb)  # raises InputError naming unknown findings or severity items
         return case
 
     def add_visit(
