@@ -78,6 +78,7 @@ def test_fhir_round_trip_is_lossless(
         ('{"type": "visit", "uid": "u4", "patient": "nobody", "date": "2024-01-01", '
          '"created_at": "x", "case": {"age_months": 3}}', "line 2: patient"),
         ('{"type": "gossip", "created_at": "x"}', "line 2: type"),
+        ('{"type": "patient", "key": "Jane Doe", "created_at": "x"}', "line 2: key"),
     ],
 )  # fmt: skip
 def test_bad_import_names_the_line_and_writes_nothing(

@@ -24,7 +24,7 @@ from omscds.storage.audit import append_audit, sha256_text
 from omscds.storage.database import head_revision
 from omscds.storage.longitudinal import canonical_case, canonical_json
 from omscds.storage.records import StoredAssessment
-from omscds.storage.repository import Registry, parse_date
+from omscds.storage.repository import KEY_PATTERN, Registry, parse_date
 from omscds.storage.tables import assessments, patients, relapses, treatments, visits
 from omscds.storage.vocabulary import parse_agent
 
@@ -171,7 +171,12 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
     kind = record.get("type")
     created = str(_need(record, "created_at", where))
     if kind == "patient":
-        return {"key": str(_need(record, "key", where)), "created_at": created}
+        key = str(_need(record, "key", where))
+        if not KEY_PATTERN.match(key):
+            raise InputError(
+                "a patient key is a pseudonym of letters, digits, . _ : -", path=f"{where}: key"
+            )
+        return {"key": key, "created_at": created}
     if kind == "visit":
         try:
             case = parse_case(record.get("case"))
