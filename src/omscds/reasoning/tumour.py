@@ -237,53 +237,53 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         if not covered:
             continue  # brain, spine or laboratory tests that do not look at the body
         perf = performance(kb, test.modality)
-        note = ""
+        ordered = tuple(sorted(covered, key=BODY_REGIONS.index))
+        unmoved: tuple[float, str, tuple[str, ...]] | None = None
         if test.result in ("equivocal", "pending"):
+            unmoved = (
+                eq_lr,
+                f"{test.result} result: treated as uninformative (LR {eq_lr:g}, assumption)",
+                ("assumption",),
+            )
+        elif not perf.informative:
+            unmoved = (1.0, "not used: no published sensitivity for OMS-associated tumours", ())
+        elif mod is not None and adult and not mod.adults:
+            unmoved = (
+                1.0,
+                "not used: this test looks for neuroblastic tumours, not the tumours of adult OMS",
+                (),
+            )
+        if unmoved is not None:
+            lr_fixed, why, why_sources = unmoved
             evidence.append(
                 TumourEvidence.model_construct(
                     test=i,
                     modality=test.modality,
                     result=test.result,
-                    regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
-                    likelihood_ratio=eq_lr,
+                    regions=ordered,
+                    likelihood_ratio=lr_fixed,
                     probability_after=_r(point.probability),
                     interval_after=(_r(low.probability), _r(high.probability)),
-                    note=f"{test.result} result: treated as uninformative (LR {eq_lr:g}, assumption)",
-                    sources=("assumption",),
+                    note=why,
+                    sources=why_sources,
                 )
             )
             continue
-        if not perf.informative or (mod is not None and adult and not mod.adults):
-            reason = (
-                "no published sensitivity for OMS-associated tumours"
-                if not perf.informative
-                else "this test looks for neuroblastic tumours, not the tumours of adult OMS"
-            )
-            evidence.append(
-                TumourEvidence.model_construct(
-                    test=i,
-                    modality=test.modality,
-                    result=test.result,
-                    regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
-                    likelihood_ratio=1.0,
-                    probability_after=_r(point.probability),
-                    interval_after=(_r(low.probability), _r(high.probability)),
-                    note=f"not used for the probability: {reason}",
-                )
-            )
-            continue
+        note = ""
         point, lr = _step(point, test, covered, perf, "point")
         low, lr_a = _step(low, test, covered, perf, "low")
         high, lr_b = _step(high, test, covered, perf, "high")
         if test.result == "negative" and len(covered) < len(BODY_REGIONS):
             missing = [r for r in BODY_REGIONS if r not in covered]
-            note = f"negative for {', '.join(sorted(covered, key=BODY_REGIONS.index))} only; says nothing about {', '.join(missing)}"
+            note = (
+                f"negative for {', '.join(ordered)} only; says nothing about {', '.join(missing)}"
+            )
         evidence.append(
             TumourEvidence.model_construct(
                 test=i,
                 modality=test.modality,
                 result=test.result,
-                regions=tuple(sorted(covered, key=BODY_REGIONS.index)),
+                regions=ordered,
                 likelihood_ratio=round(lr, 4),
                 likelihood_ratio_interval=(round(min(lr_a, lr_b), 4), round(max(lr_a, lr_b), 4)),
                 probability_after=_r(point.probability),
