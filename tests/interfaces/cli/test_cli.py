@@ -173,15 +173,11 @@ def test_invalid_mutations_exit_2_naming_the_path(mutation: tuple[str, Any, str]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(case, fh)
     err = io.StringIO()
-    from omscds.interfaces.cli import _common
-
-    old = _common.err_console.file
-    _common.err_console.file = err
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        # Rich's stderr console looks up sys.stderr at each write, so redirecting is enough
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             code = main(["assess", fh.name])
     finally:
-        _common.err_console.file = old
         Path(fh.name).unlink()
     assert code == 2
     assert f"{path}:" in err.getvalue().replace("\n", " ")

@@ -31,7 +31,8 @@ __all__ = ["get_registry", "router"]
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 _lock = threading.Lock()
 Limit = Query(50, ge=1, le=1000)
-Offset = Query(0, ge=0)
+#: bounded so that an absurd offset is a 422, not a database overflow
+Offset = Query(0, ge=0, le=2**62)
 
 
 def get_registry(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> Registry:
