@@ -5,6 +5,7 @@
     OmscdsError                 root: interfaces catch this and map it to an exit code,
     |                           an HTTP problem body or a FHIR OperationOutcome
     +-- InputError              a case, request or file the user gave is wrong (exit 2, HTTP 422)
+    |   +-- NotFoundError       it names something that does not exist (a patient: HTTP 404)
     +-- KnowledgeError          the knowledge base is missing, malformed or inconsistent
     +-- ImagingError            an image cannot be read, or fails quality control
     +-- StorageError            the registry database cannot do what was asked
@@ -24,6 +25,7 @@ __all__ = [
     "InputError",
     "InteropError",
     "KnowledgeError",
+    "NotFoundError",
     "OmscdsError",
     "StorageError",
     "format_path",
@@ -75,6 +77,10 @@ class InputError(OmscdsError):
     ) -> None:
         super().__init__(message, path=path)
         self.errors: tuple[tuple[str, str], ...] = tuple(errors or ((path or "(root)", message),))
+
+
+class NotFoundError(InputError):
+    """The input names something that does not exist (e.g. an unknown patient key)."""
 
 
 class KnowledgeError(OmscdsError):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Row
 
-from omscds.errors import InputError
+from omscds.errors import InputError, NotFoundError
 from omscds.storage.longitudinal import canonical_json
 from omscds.storage.records import (
     Page,
@@ -44,7 +44,7 @@ def patient_row(conn: Connection, key: str) -> Row[Any] | None:
 def _require_patient(conn: Connection, key: str) -> Row[Any]:
     row = patient_row(conn, key)
     if row is None:
-        raise InputError(f"no patient with key {key!r} in the registry", path="patient")
+        raise NotFoundError(f"no patient with key {key!r} in the registry", path="patient")
     return row
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from omscds.errors import InputError, OmscdsError, StorageError
+from omscds.errors import InputError, NotFoundError, OmscdsError, StorageError
 from omscds.interfaces.api.deps import get_kb
 from omscds.knowledge import KnowledgeBase
 
@@ -61,7 +61,7 @@ def _run(fn: Callable[[], Any], status: int = 200) -> Any:
     try:
         result = fn()
     except InputError as exc:
-        return _problem(404 if str(exc.message).startswith("no patient") else 422, exc)
+        return _problem(404 if isinstance(exc, NotFoundError) else 422, exc)
     except StorageError as exc:
         return _problem(503, exc)
     except OmscdsError as exc:
