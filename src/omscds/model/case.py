@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -81,6 +81,8 @@ class History(_Strict):
 
 
 class TestResult(_Strict):
+    __test__: ClassVar[bool] = False  # not a pytest test class
+
     modality: Modality
     regions: tuple[Region, ...] = ()
     result: Result
