@@ -40,6 +40,13 @@ def app(signing_keys: dict[str, Any]) -> Any:
     return create_app(Settings(public_base_url=BASE, cds_trusted_issuers=issuers))
 
 
+def assert_valid_fhir(resource: dict[str, Any]) -> None:
+    """Card resources are built without validation on the hot path: validate them here."""
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    ServiceRequest.model_validate(resource)
+
+
 def call(app: Any, method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
     async def go() -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -169,9 +176,11 @@ def test_patient_view_card(app, make_token, schemas, kit) -> None:
     assert card["indicator"] == "warning"
     assert len(card["summary"]) <= 140
     assert "OMS criteria met" in card["summary"]
-    for s in card.get("suggestions", []):
+    assert card.get("suggestions")
+    for s in card["suggestions"]:
         assert s["actions"][0]["resource"]["resourceType"] == "ServiceRequest"
         assert s["actions"][0]["resource"]["intent"] == "proposal"
+        assert_valid_fhir(s["actions"][0]["resource"])
     assert all(o["display"] for o in card["overrideReasons"])
 
 
@@ -192,6 +201,7 @@ def test_mibg_order_warns_and_suggests_mri(app, make_token, schemas, kit, hook: 
     sr = card["suggestions"][0]["actions"][0]["resource"]
     assert sr["code"]["coding"][0]["code"] == "mri"
     assert {b["text"] for b in sr["bodySite"]} == {"neck", "chest", "abdomen", "pelvis"}
+    assert_valid_fhir(sr)
 
 
 def test_order_after_cross_sectional_imaging_gives_no_card(app, make_token, kit) -> None:

@@ -113,7 +113,7 @@ def workup_card(
     for rec in a.recommendations:
         if rec.kind not in ("imaging", "laboratory"):
             continue
-        sr = service_request(rec, patient_ref=patient_ref)
+        sr = service_request(rec, patient_ref=patient_ref, validate=False)
         label = shorten(f"Order {sr['code']['text']}", 80)
         suggestions.append(
             Suggestion(
@@ -178,6 +178,7 @@ def order_warning_card(
         regions=uncovered,
         text=f"MRI of {where}",
         note="Cross-sectional imaging is needed to complete the tumour search in OMS.",
+        validate=False,
     )
     detail = (
         f"{what} cannot complete the tumour search in a child with "
