@@ -21,8 +21,18 @@ install: $(STAMP)
 system-deps:
 	@bash tools/install-system-deps.sh
 
+DEMO_DB := sqlite:///$(CURDIR)/.demo/registry.db
+
+# The main job on the embedded default: assess the bundled cases, then follow the first seed
+# child's journey in a fresh SQLite registry (.demo/registry.db).
 demo: $(STAMP)
 	$(BIN)/omscds assess examples/*.json
+	@rm -rf .demo && mkdir -p .demo
+	$(BIN)/omscds registry init --database $(DEMO_DB)
+	$(BIN)/omscds registry add-visit examples/seed1-01-presentation.json --patient seed1 --date 2024-03-04 --database $(DEMO_DB)
+	$(BIN)/omscds registry add-visit examples/seed1-02-mibg-negative.json --patient seed1 --date 2024-03-08 --database $(DEMO_DB)
+	$(BIN)/omscds registry add-visit examples/seed1-03-ct-positive.json --patient seed1 --date 2024-03-11 --database $(DEMO_DB)
+	$(BIN)/omscds registry show seed1 --database $(DEMO_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
@@ -43,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/assess.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
