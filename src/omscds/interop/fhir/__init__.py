@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from omscds.interop.fhir.case_out import case_to_bundle
 from omscds.interop.fhir.inbound import (
     Extraction,
     age_in_months,
@@ -26,6 +27,7 @@ __all__ = [
     "assessment_bundle",
     "bundle_entries",
     "bundle_to_case",
+    "case_to_bundle",
     "detected_issue",
     "extract_case",
     "judge_marker",

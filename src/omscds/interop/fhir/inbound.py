@@ -5,6 +5,11 @@ bundle against a few ms for dicts). Only the handful of facts the case needs are
 Unrecognised resources and codes are skipped with a warning; malformed structure is a problem
 that names the FHIR path. The caller decides whether problems are fatal (``$assess``) or become
 card warnings (CDS Hooks).
+
+omscds' own encodings (written by ``case_out``, docs/fhir-mapping.md): history items as
+Observations in the omscds ``history`` system, a severity score as an Observation in the
+``severity-scale`` system, the exact age in ``AGE_EXTENSION`` on the Patient (used only when it
+agrees with the birth date), the case id in ``Bundle.identifier`` (``CASE_ID_SYSTEM``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from omscds.interop.fhir.studies import StudyReader
 from omscds.knowledge import KnowledgeBase
 
 __all__ = [
+    "AGE_EXTENSION",
+    "CASE_ID_SYSTEM",
+    "HISTORY_FIELDS",
     "Extraction",
     "FindingReader",
     "age_in_months",
@@ -32,6 +40,23 @@ __all__ = [
 _DAYS_PER_MONTH = 365.25 / 12
 _SKIP_STATUS = frozenset({"entered-in-error", "cancelled"})
 _SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+
+#: ``valueDecimal`` on Patient: the exact age in months on the bundle's date
+AGE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/age-months"
+#: ``Bundle.identifier.system`` carrying the case id
+CASE_ID_SYSTEM = "https://omscds.org/fhir/NamingSystem/case-id"
+#: the case's history items: numbers (weeks) and booleans
+HISTORY_FIELDS: dict[str, type] = {
+    "symptom_duration_weeks": float,
+    "preceding_infection": bool,
+    "recent_vaccination": bool,
+    "possible_toxic_ingestion": bool,
+    "relapse": bool,
+    "prior_tumour_resected": bool,
+}
+#: the age extension is used when it is within this many months of the birth-date age
+_AGE_AGREEMENT = 0.1
+_WEEKS = {"wk": 1.0, "week": 1.0, "weeks": 1.0, "d": 1 / 7, "day": 1 / 7, "days": 1 / 7}
 
 
 @dataclass
@@ -178,6 +203,8 @@ def extract_case(
     finder = FindingReader(kb)
     studies = StudyReader(kb)
     findings: dict[str, tuple[str, str, str]] = {}  # key -> (state, date, path)
+    history: dict[str, tuple[str, Any]] = {}  # field -> (date, value)
+    severity: tuple[str, dict[str, Any]] | None = None
     patient: tuple[str, dict[str, Any]] | None = None
     for path, res in resources:
         rtype = res.get("resourceType")
@@ -192,7 +219,13 @@ def extract_case(
             continue
         if res.get("status") in _SKIP_STATUS:
             continue
-        if rtype == "Observation":
+        if rtype == "Observation" and _omscds_code(res, "history"):
+            _history(path, res, history, ex)
+        elif rtype == "Observation" and _omscds_code(res, "severity-scale"):
+            date = _date(res, "effectiveDateTime", "issued")
+            if severity is None or date >= severity[0]:
+                severity = (date, _severity(res, date))
+        elif rtype == "Observation":
             if c.HVA_LOINC & {code for s, code in _codings(res.get("code")) if s == c.LOINC_SYSTEM}:
                 studies.add_marker(path, res, "hva", ex)
             elif c.VMA_LOINC & {
@@ -236,17 +269,86 @@ def extract_case(
         ex.problems.append((f"{ppath}.birthDate", "required to compute the age"))
         return ex
     try:
-        ex.case["age_months"] = age_in_months(birth, today)
+        ex.case["age_months"] = _age(ppath, pres, birth, today, ex)
     except InteropError as exc:
         ex.problems.append((f"{ppath}.birthDate", exc.message))
         return ex
     ex.case["sex"] = _SEX.get(str(pres.get("gender")), "unknown")
     ex.case["findings"] = {k: v[0] for k, v in sorted(findings.items())}
+    if history:
+        ex.case["history"] = {k: v[1] for k, v in sorted(history.items())}
+    if severity is not None:
+        ex.case["severity"] = severity[1]
     ex.case["tests"] = studies.tests(ex)
     ex.case["visit_date"] = today.isoformat()
     if ex.warnings:
         ex.case["extensions"] = {"fhir_warnings": list(ex.warnings)}
     return ex
+
+
+def _age(path: str, patient: dict[str, Any], birth: str, today: dt.date, ex: Extraction) -> float:
+    """The birth-date age, refined by ``AGE_EXTENSION`` when the two agree (else a warning)."""
+    age = age_in_months(birth, today)
+    for ext in patient.get("extension") or ():
+        if not isinstance(ext, dict) or ext.get("url") != AGE_EXTENSION:
+            continue
+        exact = ext.get("valueDecimal")
+        if not isinstance(exact, int | float) or isinstance(exact, bool):
+            continue
+        if abs(exact - age) <= _AGE_AGREEMENT:
+            return float(exact)
+        ex.warnings.append(
+            f"{path}: age extension ({exact} months) disagrees with birthDate ({age}); "
+            "birthDate used"
+        )
+    return age
+
+
+def _omscds_code(res: dict[str, Any], name: str) -> str | None:
+    for system, code in _codings(res.get("code")):
+        if system == c.omscds_system(name):
+            return code
+    return None
+
+
+def _history(
+    path: str, res: dict[str, Any], history: dict[str, tuple[str, Any]], ex: Extraction
+) -> None:
+    """One history item; the more recent record wins, else the later one in the bundle."""
+    name = _omscds_code(res, "history") or ""
+    kind = HISTORY_FIELDS.get(name)
+    value: Any = None
+    if kind is bool and isinstance(res.get("valueBoolean"), bool):
+        value = res["valueBoolean"]
+    elif kind is float and isinstance(res.get("valueQuantity"), dict):
+        vq = res["valueQuantity"]
+        unit = vq.get("code") or vq.get("unit") or "wk"
+        number = vq.get("value")
+        if isinstance(number, int | float) and not isinstance(number, bool) and unit in _WEEKS:
+            value = float(number) * _WEEKS[unit]
+    if value is None:
+        ex.warnings.append(f"{path}: history item {name!r} not recognised or has no value; ignored")
+        return
+    date = _date(res, "effectiveDateTime", "issued")
+    old = history.get(name)
+    if old is None or not old[0] or not date or date >= old[0]:
+        history[name] = (date, value)
+
+
+def _severity(res: dict[str, Any], date: str) -> dict[str, Any]:
+    items: dict[str, Any] = {}
+    for comp in res.get("component") or ():
+        if not isinstance(comp, dict):
+            continue
+        for system, code in _codings(comp.get("code")):
+            if system == c.omscds_system("severity-item") and "valueInteger" in comp:
+                items[code] = comp["valueInteger"]
+    out: dict[str, Any] = {"scale": _omscds_code(res, "severity-scale"), "items": items}
+    if "valueInteger" in res:
+        out["total"] = res["valueInteger"]
+    if date:
+        out["date"] = date[:10]
+    return out
 
 
 def _put(
@@ -274,4 +376,11 @@ def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extract
     """Read a whole Bundle strictly: any problem raises InteropError naming the FHIR path."""
     ex = extract_case(bundle_entries(bundle), kb, today=today)
     ex.raise_problems()
+    ident = bundle.get("identifier")
+    if (
+        isinstance(ident, dict)
+        and ident.get("system") == CASE_ID_SYSTEM
+        and isinstance(ident.get("value"), str)
+    ):
+        ex.case = {"case_id": ident["value"], **ex.case}
     return ex

@@ -9,22 +9,39 @@ Mapping (docs/fhir-mapping.md):
   else from its ImagingStudy; regions from the extension ``REGION_EXTENSION`` (SNOMED or omscds
   region codes) or the ImagingStudy's ``series.bodySite``; the result from ``conclusionCode``.
 * an ImagingStudy no report refers to is a ``pending`` test.
+* omscds' own additions (written by ``case_out``): test findings and histology as
+  ``conclusionCode`` in the omscds ``test-finding`` / ``histology`` systems, the note as
+  ``conclusion``, the location and named numbers in ``LOCATION_EXTENSION`` /
+  ``QUANTITATIVE_EXTENSION``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 
 from omscds.interop.fhir import codes as c
 from omscds.knowledge import KnowledgeBase
 from omscds.model import MODALITIES, REGIONS
+from omscds.model.case import HISTOLOGIES
 
 if TYPE_CHECKING:
     from omscds.interop.fhir.inbound import Extraction
 
-__all__ = ["REGION_EXTENSION", "StudyReader", "judge_marker"]
+__all__ = [
+    "HISTOLOGY_HPO",
+    "LOCATION_EXTENSION",
+    "QUANTITATIVE_EXTENSION",
+    "REGION_EXTENSION",
+    "StudyReader",
+    "judge_marker",
+]
 
 REGION_EXTENSION = "https://omscds.org/fhir/StructureDefinition/body-region"
+#: ``valueString``: where the lesion is (the case's ``tests[].location``)
+LOCATION_EXTENSION = "https://omscds.org/fhir/StructureDefinition/finding-location"
+#: complex extension: one sub-extension per named number (``url`` = name, ``valueDecimal``)
+QUANTITATIVE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/quantitative"
 _RESULTS = ("positive", "negative", "equivocal", "pending")
 _PENDING_STATUS = frozenset({"registered", "partial", "preliminary", "available", "unknown"})
 _HISTOLOGY = {
@@ -34,6 +51,10 @@ _HISTOLOGY = {
     "HP:0006747": "ganglioneuroblastoma",
     "HP:0003005": "ganglioneuroma",
 }
+#: the HPO term written for each neuroblastic histology (``other`` has none)
+HISTOLOGY_HPO: Final = MappingProxyType(
+    {h: code for code, h in _HISTOLOGY.items() if code.startswith("HP:")}
+)
 
 
 def _codings(concept: Any) -> list[tuple[str, str]]:
@@ -85,6 +106,7 @@ class StudyReader:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.test_finding_hpo = {f.hpo: k for k, f in kb.test_findings.items() if f.hpo}
+        self.test_finding_keys = frozenset(kb.test_findings)
         self.markers: list[tuple[str, str, str | None, dict[str, Any]]] = []
         self.reports: list[tuple[str, dict[str, Any]]] = []
         self.studies: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -220,10 +242,14 @@ class StudyReader:
             )
             return None
         conclusion = _codings_list(rep.get("conclusionCode"))
-        result, findings, histology = None, [], None
+        result, findings, histology, explicit = None, [], None, None
         for system, code in conclusion:
             if system == c.omscds_system("study-result") and code in _RESULTS:
                 result = code
+            elif system == c.omscds_system("histology") and code in HISTOLOGIES:
+                explicit = code
+            elif system == c.omscds_system("test-finding") and code in self.test_finding_keys:
+                findings.append(code)
             elif code in c.TUMOUR_CODES:
                 result = result or "positive"
                 histology = _HISTOLOGY.get(code)
@@ -246,12 +272,34 @@ class StudyReader:
             test["regions"] = regions
         if findings:
             test["findings"] = findings
-        if histology and modality == "biopsy":
+        if explicit:
+            test["histology"] = explicit
+        elif histology and modality == "biopsy":
             test["histology"] = histology
         d = rep.get("effectiveDateTime") or rep.get("issued")
         if isinstance(d, str):
             test["date"] = d[:10]
+        _extras(rep, test)
         return test
+
+
+def _extras(rep: dict[str, Any], test: dict[str, Any]) -> None:
+    """The note, location and named numbers omscds writes on a report (see ``case_out``)."""
+    if isinstance(rep.get("conclusion"), str):
+        test["note"] = rep["conclusion"]
+    quantitative: dict[str, float] = {}
+    for ext in rep.get("extension") or ():
+        if not isinstance(ext, dict):
+            continue
+        if ext.get("url") == LOCATION_EXTENSION and isinstance(ext.get("valueString"), str):
+            test["location"] = ext["valueString"]
+        elif ext.get("url") == QUANTITATIVE_EXTENSION:
+            for sub in ext.get("extension") or ():
+                value = _num(sub.get("valueDecimal")) if isinstance(sub, dict) else None
+                if value is not None and isinstance(sub.get("url"), str):
+                    quantitative[sub["url"]] = value
+    if quantitative:
+        test["quantitative"] = quantitative
 
 
 def _codings_list(concepts: Any) -> list[tuple[str, str]]:
