@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from rich.console import Console
 
 from omscds.errors import InputError, OmscdsError
-from omscds.knowledge import KnowledgeBase, load_knowledge
+
+if TYPE_CHECKING:  # the knowledge base (pydantic schemas) loads only when a command needs it
+    from omscds.knowledge import KnowledgeBase
 
 __all__ = ["err_console", "load_kb", "out_console", "print_error", "read_document"]
 
@@ -20,6 +21,8 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def load_kb(directory: str | None = None) -> KnowledgeBase:
+    from omscds.knowledge import load_knowledge
+
     return load_knowledge(directory)
 
 
@@ -50,6 +53,8 @@ def read_document(path: str) -> Any:
             raise InputError(
                 f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", path=name
             ) from None
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
@@ -17,10 +17,10 @@ from omscds.interfaces.cli._common import (
     print_error,
     read_document,
 )
-from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment, parse_case
-from omscds.reasoning import assess_data
-from omscds.reports import outline, render_markdown
+
+if TYPE_CHECKING:  # imported inside the command, so that `omscds --help` starts fast
+    from omscds.knowledge import KnowledgeBase
+    from omscds.model import Assessment
 
 __all__ = ["Format", "register", "render_text"]
 
@@ -42,6 +42,8 @@ class Format(StrEnum):
 
 
 def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
+    from omscds.reports import outline
+
     text = Text()
     for sec in outline(a, kb):
         text.append(f"\n{sec.title}\n", style="bold underline")
@@ -53,6 +55,7 @@ def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
 def with_images(data: Any, images: list[str], kind: str | None) -> Any:
     """Quantify each study and append it to the case's tests as evidence."""
     from omscds.imaging import analyze_path, to_case_test  # heavy: SimpleITK, nibabel
+    from omscds.model import parse_case
 
     case = parse_case(data)  # validate first, and take the age for the age-banded norms
     extra = []
@@ -82,6 +85,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Assess cases: OMS criteria, differential, tumour probability, work-up plan."""
+        from omscds.reasoning import assess_data
+        from omscds.reports import render_markdown
+
         kb = load_kb(knowledge)
         if images and len(cases) != 1:
             raise InputError("--image goes with exactly one case", path="--image")

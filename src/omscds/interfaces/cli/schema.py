@@ -7,8 +7,6 @@ from enum import StrEnum
 
 import typer
 
-from omscds.model import Assessment, Case
-
 __all__ = ["register", "schema_for"]
 
 
@@ -18,6 +16,8 @@ class Which(StrEnum):
 
 
 def schema_for(which: str) -> dict[str, object]:
+    from omscds.model import Assessment, Case
+
     if which == "case":
         schema = Case.model_json_schema(mode="validation")
     else:

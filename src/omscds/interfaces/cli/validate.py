@@ -6,8 +6,6 @@ import typer
 
 from omscds.errors import OmscdsError
 from omscds.interfaces.cli._common import load_kb, out_console, print_error, read_document
-from omscds.model import parse_case
-from omscds.reasoning import resolve
 
 __all__ = ["register"]
 
@@ -18,6 +16,9 @@ def register(app: typer.Typer) -> None:
         cases: list[str] = typer.Argument(..., help="Case files (JSON or YAML); '-' reads stdin."),
     ) -> None:
         """Validate case files; print every problem with its field path."""
+        from omscds.model import parse_case
+        from omscds.reasoning import resolve
+
         kb = load_kb()
         failed = False
         for path in cases:
