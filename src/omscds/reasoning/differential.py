@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from omscds.knowledge import KnowledgeBase
-from omscds.knowledge.schema import DifferentialCondition
+from omscds.knowledge.schema import DifferentialCondition, DifferentialRule
 from omscds.model import DifferentialEntry
 from omscds.reasoning.facts import Facts, fact_label
 
@@ -27,10 +27,10 @@ METHOD = (
 
 def score_condition(
     cond: DifferentialCondition, facts: Facts
-) -> tuple[float, list[tuple[str, float, bool]]]:
-    """Return (score, fired rules as (explanation, weight, atypical)).
+) -> tuple[float, list[DifferentialRule]]:
+    """Return (score, the rules whose fact holds).
 
-    >>> from omscds.knowledge.schema import DifferentialCondition, DifferentialRule
+    >>> from omscds.knowledge.schema import DifferentialCondition, DifferentialRule, DifferentialRule
     >>> import datetime as dt
     >>> d = dt.date(2026, 1, 1)
     >>> c = DifferentialCondition(id="x", label="X", base=-1.0, source=("s",), as_of=d,
@@ -38,13 +38,9 @@ def score_condition(
     >>> score_condition(c, Facts(frozenset({"a"}), frozenset()))[0]
     1.0
     """
-    score = cond.base
-    fired: list[tuple[str, float, bool]] = []
-    for rule in cond.rules:
-        if rule.when in facts:
-            score += rule.weight
-            fired.append((rule.explain, rule.weight, rule.atypical))
-    return score, fired
+    true = facts.true
+    fired = [rule for rule in cond.rules if rule.when in true]
+    return cond.base + sum(rule.weight for rule in fired), fired
 
 
 def _weights(kb: KnowledgeBase, cond: DifferentialCondition) -> dict[str, float]:
@@ -90,9 +86,8 @@ def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntr
     for rank, (score, cond, fired) in enumerate(scored, start=1):
         nxt = scored[rank][1] if rank < len(scored) else None
         sources = list(cond.source)
-        for rule in cond.rules:
-            if rule.when in facts:
-                sources.extend(s for s in rule.source if s not in sources)
+        for rule in fired:
+            sources.extend(s for s in rule.source if s not in sources)
         separate = cond.separate_by
         if nxt is not None and rank <= SEPARATE_TOP:
             separate = _separator(cond, nxt, facts, kb)
@@ -102,9 +97,9 @@ def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntr
                 rank=rank,
                 label=cond.label,
                 score=round(math.exp(score - top) / z, 4),
-                support=tuple(e for e, w, atyp in fired if w > 0 and not atyp),
-                against=tuple(e for e, w, atyp in fired if w < 0 and not atyp),
-                atypical=tuple(e for e, w, atyp in fired if atyp),
+                support=tuple(r.explain for r in fired if r.weight > 0 and not r.atypical),
+                against=tuple(r.explain for r in fired if r.weight < 0 and not r.atypical),
+                atypical=tuple(r.explain for r in fired if r.atypical),
                 separate_by=separate,
                 sources=tuple(sources),
             )

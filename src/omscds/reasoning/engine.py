@@ -61,12 +61,20 @@ def assess_data(data: Any, kb: KnowledgeBase) -> Assessment:
     return assess(parse_case(data), kb)
 
 
-def _static_notes(kb: KnowledgeBase) -> tuple[tuple[str, AssumptionNote], ...]:
-    out = [
-        (where, AssumptionNote.model_construct(where=where, reasoning=(f.reasoning or "").strip()))
-        for where, f in kb.assumptions()
-    ]
-    return tuple(out)
+def _static_notes(
+    kb: KnowledgeBase,
+) -> tuple[tuple[AssumptionNote, ...], dict[str, AssumptionNote]]:
+    """Model-wide assumption notes (always listed) and the rest by where they live."""
+    always: list[AssumptionNote] = []
+    by_where: dict[str, AssumptionNote] = {}
+    for where, f in kb.assumptions():
+        note = AssumptionNote.model_construct(where=where, reasoning=(f.reasoning or "").strip())
+        if where.split(".", 1)[0] in _MODEL_WIDE:
+            always.append(note)
+        else:
+            by_where[where] = note
+    always.append(_INDEPENDENCE)
+    return tuple(always), by_where
 
 
 _MODEL_WIDE = ("parameters", "modalities", "regions", "severity", "differential")
@@ -80,14 +88,8 @@ def _assumptions_used(
     kb: KnowledgeBase, recommendations: Any, alerts: Any, prior_id: str | None
 ) -> tuple[AssumptionNote, ...]:
     """The assumptions behind this output: model-wide ones plus those of what fired."""
-    fired = {f"recommendations.{r.id}" for r in recommendations} | {
-        f"alerts.{a.id}" for a in alerts
-    }
-    fired.add(f"priors.{prior_id}")
-    notes = [
-        note
-        for where, note in kb.memo("engine.assumption_notes", lambda: _static_notes(kb))
-        if where in fired or where.split(".", 1)[0] in _MODEL_WIDE
-    ]
-    notes.append(_INDEPENDENCE)
-    return tuple(notes)
+    always, by_where = kb.memo("engine.assumption_notes", lambda: _static_notes(kb))
+    fired = [f"priors.{prior_id}"]
+    fired.extend(f"recommendations.{r.id}" for r in recommendations)
+    fired.extend(f"alerts.{a.id}" for a in alerts)
+    return always + tuple(by_where[w] for w in fired if w in by_where)
