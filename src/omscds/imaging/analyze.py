@@ -21,7 +21,7 @@ from omscds.imaging import qc
 from omscds.imaging.io import read_image
 from omscds.imaging.norms import ImagingNorms, default_norms, z_score
 from omscds.imaging.quantify import region_means, spect_ratios, tissue_volumes, voxel_zmap
-from omscds.imaging.regions import Regions, template_regions
+from omscds.imaging.regions import REGION_NAMES, Regions, template_regions
 from omscds.imaging.register import register_affine, resample_to
 from omscds.imaging.template import Template, load_template, perfusion_image
 from omscds.imaging.volume import Volume
@@ -194,17 +194,7 @@ def analyze_volume(
     if kind == "spect":
         means = region_means(
             img,
-            {
-                k: getattr(reg, k)
-                for k in (
-                    "cerebellum",
-                    "cerebellum_core",
-                    "cerebellum_left",
-                    "cerebellum_right",
-                    "cortex",
-                    "thalamus",
-                )
-            },
+            {k: getattr(reg, k) for k in REGION_NAMES if k != "brain"},
         )
         ratios = spect_ratios(means)
         if abs(ratios["asymmetry_index_percent"]) > norms.threshold("asymmetry_percent"):

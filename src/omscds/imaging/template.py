@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from omscds.errors import ImagingError
-from omscds.imaging.volume import nib
+from omscds.imaging.volume import affine_spacing, affine_voxel_ml, nib
 
 __all__ = ["DATA_DIR", "Template", "load_template", "perfusion_image"]
 
@@ -38,12 +38,11 @@ class Template:
 
     @property
     def spacing(self) -> tuple[float, float, float]:
-        z = np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
-        return (float(z[0]), float(z[1]), float(z[2]))
+        return affine_spacing(self.affine)
 
     @property
     def voxel_ml(self) -> float:
-        return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
+        return affine_voxel_ml(self.affine)
 
     def world(self) -> FloatArray:
         """MNI mm coordinates of every voxel, shape (*shape, 3)."""

@@ -48,18 +48,36 @@ class Volume:
 
     @property
     def spacing(self) -> tuple[float, float, float]:
-        z = np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
-        return (float(z[0]), float(z[1]), float(z[2]))
+        return affine_spacing(self.affine)
 
     @property
     def voxel_ml(self) -> float:
-        return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
+        return affine_voxel_ml(self.affine)
 
     @property
     def warnings(self) -> list[str]:
         w = self.meta.setdefault("warnings", [])
         assert isinstance(w, list)
         return w
+
+
+def affine_spacing(affine: FloatArray) -> tuple[float, float, float]:
+    """Voxel size in mm along each array axis.
+
+    >>> affine_spacing(np.diag([2.0, 3.0, 4.0, 1.0]))
+    (2.0, 3.0, 4.0)
+    """
+    z = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    return (float(z[0]), float(z[1]), float(z[2]))
+
+
+def affine_voxel_ml(affine: FloatArray) -> float:
+    """Voxel volume in millilitres.
+
+    >>> affine_voxel_ml(np.diag([10.0, 10.0, 10.0, 1.0]))
+    1.0
+    """
+    return float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
 
 
 def orientation_codes(affine: FloatArray) -> str:
