@@ -74,7 +74,7 @@ def affine_spacing(affine: FloatArray) -> tuple[float, float, float]:
 def affine_voxel_ml(affine: FloatArray) -> float:
     """Voxel volume in millilitres.
 
-    >>> affine_voxel_ml(np.diag([10.0, 10.0, 10.0, 1.0]))
+    >>> round(affine_voxel_ml(np.diag([10.0, 10.0, 10.0, 1.0])), 9)
     1.0
     """
     return float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
