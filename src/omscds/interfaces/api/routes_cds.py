@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -76,6 +76,22 @@ def cds_discovery() -> dict[str, Any]:
     return discovery().wire()
 
 
+_Body = TypeVar("_Body", CdsRequest, FeedbackRequest)
+
+
+async def _parse(service_id: str, request: Request, model: type[_Body]) -> _Body | JSONResponse:
+    """The request body as ``model``, or the OperationOutcome response (404 / 400) to send."""
+    if service_id not in SERVICES:
+        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
+    try:
+        return model.model_validate(await _body(request))
+    except ValidationError as exc:
+        err = _pydantic_error(exc)
+        return _outcome(400, err.path or "", err.message)
+    except InputError as exc:
+        return _outcome(400, exc.path or "", exc.message)
+
+
 @router.post(
     "/cds-services/{service_id}",
     dependencies=[Depends(authenticate)],
@@ -89,15 +105,9 @@ async def cds_call(
     settings: Settings = Depends(get_settings),
 ) -> JSONResponse:
     """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
-    if service_id not in SERVICES:
-        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
-    try:
-        req = CdsRequest.model_validate(await _body(request))
-    except ValidationError as exc:
-        err = _pydantic_error(exc)
-        return _outcome(400, err.path or "", err.message)
-    except InputError as exc:
-        return _outcome(400, exc.path or "", exc.message)
+    req = await _parse(service_id, request, CdsRequest)
+    if isinstance(req, JSONResponse):
+        return req
     try:
         response = await run_hook(
             service_id,
@@ -125,15 +135,9 @@ async def cds_call(
 )
 async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
     """Record accepted/overridden outcomes for cards this service returned."""
-    if service_id not in SERVICES:
-        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
-    try:
-        fb = FeedbackRequest.model_validate(await _body(request))
-    except ValidationError as exc:
-        err = _pydantic_error(exc)
-        return _outcome(400, err.path or "", err.message)
-    except InputError as exc:
-        return _outcome(400, exc.path or "", exc.message)
+    fb = await _parse(service_id, request, FeedbackRequest)
+    if isinstance(fb, JSONResponse):
+        return fb
     store: FeedbackStore = request.app.state.feedback
     n = store.record(service_id, fb.feedback)
     return JSONResponse({"recorded": n})
