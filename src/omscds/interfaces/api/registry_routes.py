@@ -180,18 +180,10 @@ def timeline(
         data = reg.timeline(key)
         if format == "json":
             return _plain(data)
-        from omscds.reports.timeline import Course, TimelinePlot, draw_timeline
-        from omscds.storage import Agent
+        from omscds.interfaces.timeline import timeline_plot
+        from omscds.reports.timeline import draw_timeline
 
-        scale = reg.kb.severity_scales.get("mitchell_pike")
-        plot = TimelinePlot(
-            title=f"Patient {key}",
-            points=data.points,
-            courses=[Course(Agent(a).label, s, e) for a, s, e in data.treatments],
-            relapses=data.relapses,
-            scale_label=f"{scale.label} total" if scale else "Severity total",
-            y_max=scale.total_max if scale else None,
-        )
+        plot = timeline_plot(data, reg.kb, f"Patient {key}")
         with tempfile.TemporaryDirectory() as tmp:
             path = draw_timeline(plot, Path(tmp) / f"timeline.{format}")
             content = path.read_bytes()

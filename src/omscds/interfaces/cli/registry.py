@@ -236,24 +236,14 @@ def register(app: typer.Typer) -> None:
         database: str | None = _DB,
     ) -> None:
         """Draw severity over time with treatment courses as bands and relapses marked."""
-        from omscds.reports.timeline import Course, TimelinePlot, draw_timeline
-        from omscds.storage import Agent
+        from omscds.interfaces.timeline import timeline_plot
+        from omscds.reports.timeline import draw_timeline
 
         reg = _open(database)
         try:
-            data = reg.timeline(patient)
-            scales = reg.kb.severity_scales
+            plot = timeline_plot(reg.timeline(patient), reg.kb, f"Patient {patient}")
         finally:
             reg.close()
-        scale = scales.get("mitchell_pike")
-        plot = TimelinePlot(
-            title=f"Patient {patient}",
-            points=data.points,
-            courses=[Course(Agent(a).label, s, e) for a, s, e in data.treatments],
-            relapses=data.relapses,
-            scale_label=f"{scale.label} total" if scale else "Severity total",
-            y_max=scale.total_max if scale else None,
-        )
         path = draw_timeline(plot, output)
         out_console.print(f"timeline written to {path}")
 
