@@ -42,7 +42,8 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
         case, kb, tumour.result.population, signs or oms.status in ("criteria_met", "possible")
     )
     facts = derive_facts(rc, base, oms, differential, tumour, severity, kb, view)
-    pathway, recommendations = evaluate_pathway(facts, view, tumour, kb)
+    leader = differential[0].condition if differential else None
+    pathway, recommendations = evaluate_pathway(facts, view, tumour, kb, leader)
     alerts = evaluate_alerts(facts, kb)
     used = _assumptions_used(kb, recommendations, alerts, tumour.result.prior_id)
     return Assessment(

@@ -41,10 +41,15 @@ def _step_shown(step: StepDef, rule_fired: bool, facts: Facts) -> bool:
 
 
 def evaluate_pathway(
-    facts: Facts, view: SearchView, tumour: TumourContext, kb: KnowledgeBase
+    facts: Facts,
+    view: SearchView,
+    tumour: TumourContext,
+    kb: KnowledgeBase,
+    leader: str | None = None,
 ) -> tuple[PathwayResult, tuple[Recommendation, ...]]:
     """The pathway position and the recommendations it orders now (the conditional steps are
-    in the pathway only)."""
+    in the pathway only). ``leader``: the differential's leading condition; when a mimic leads,
+    its explaining test goes first."""
     assert kb.pathway is not None
     population: Literal["child", "adult"] = "adult" if view.population == "adult" else "child"
     branch = kb.pathway.branch(population)
@@ -73,6 +78,9 @@ def evaluate_pathway(
         else:
             conditional.append(_step(rec, "conditional", step.condition))
     ordered = order_recommendations(orders, tumour)
+    if "mimic_leads" in facts and leader is not None:
+        lead = next((c.explained_by for c in kb.differential if c.id == leader), None)
+        ordered = tuple(sorted(ordered, key=lambda r: r.id != lead))
     steps = tuple(_step(r, "now", None) for r in ordered) + tuple(conditional)
     why = phase.why
     held = [n for n in (*phase.when_all, *phase.when_any) if n in facts]
