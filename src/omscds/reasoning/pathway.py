@@ -51,17 +51,21 @@ def evaluate_pathway(
     in the pathway only). ``leader``: the differential's leading condition; when a mimic leads,
     its explaining test goes first."""
     assert kb.pathway is not None
+    pathway = kb.pathway
     population: Literal["child", "adult"] = "adult" if view.population == "adult" else "child"
     branch = kb.pathway.branch(population)
     phase = current_phase(facts, kb)
-    rules = {r.id: r for r in kb.recommendations}
+    rules = kb.memo("pathway.rules", lambda: {r.id: r for r in kb.recommendations})
     orders: list[Recommendation] = []
     conditional: list[PathwayStep] = []
     seen: set[str] = set()
-    owned = [
-        *phase.steps.get(population, ()),
-        *(StepDef(rule=r) for r in kb.pathway.always.get(population, ())),
-    ]
+    owned = kb.memo(
+        f"pathway.owned.{id(phase)}.{population}",
+        lambda: (
+            *phase.steps.get(population, ()),
+            *(StepDef(rule=r) for r in pathway.always.get(population, ())),
+        ),
+    )
     for step in owned:
         if step.rule in seen and step.condition is None:
             continue
