@@ -79,8 +79,9 @@ def test_every_shipped_fact_cites_a_known_source(kb: KnowledgeBase) -> None:
 
 def test_shipped_prior_carries_literature_range(kb: KnowledgeBase) -> None:
     child = next(p for p in kb.priors if p.id == "child_oms")
-    assert (child.low, child.point, child.high) == (0.2, 0.5, 0.65)
-    assert "pranzatelli_2017" in child.source
+    # the spread of the cohorts (Pohl 3/54 .. Banerjee 7/8), review point 1
+    assert (child.low, child.point, child.high) == (0.06, 0.5, 0.88)
+    assert {"pranzatelli_2017", "pohl_1996", "banerjee_2022"} <= set(child.source)
 
 
 def test_hpo_descendants_are_generated_with_release(kb: KnowledgeBase) -> None:
