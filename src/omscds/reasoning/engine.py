@@ -80,7 +80,7 @@ def _static_notes(
     always: list[AssumptionNote] = []
     by_where: dict[str, AssumptionNote] = {}
     for where, f in kb.assumptions():
-        note = AssumptionNote.model_construct(where=where, reasoning=(f.reasoning or "").strip())
+        note = AssumptionNote.build(where=where, reasoning=(f.reasoning or "").strip())
         if where.split(".", 1)[0] in _MODEL_WIDE:
             always.append(note)
         else:
@@ -90,7 +90,7 @@ def _static_notes(
 
 
 _MODEL_WIDE = ("parameters", "modalities", "regions", "severity", "differential")
-_INDEPENDENCE = AssumptionNote.model_construct(
+_INDEPENDENCE = AssumptionNote.build(
     where="reasoning.tumour",
     reasoning="Tests are treated as conditionally independent given the tumour's presence and site.",
 )

@@ -18,7 +18,7 @@ from omscds.model import PathwayResult, PathwayStep, Recommendation
 from omscds.reasoning.coverage import SearchView
 from omscds.reasoning.facts import Facts, fact_label, rule_fires
 from omscds.reasoning.tumour import TumourContext
-from omscds.reasoning.workup import build_recommendation, order_recommendations
+from omscds.reasoning.workup import build_recommendation, order_recommendations, yields_of
 
 __all__ = ["current_phase", "evaluate_pathway"]
 
@@ -59,6 +59,7 @@ def evaluate_pathway(
     orders: list[Recommendation] = []
     conditional: list[PathwayStep] = []
     seen: set[str] = set()
+    yields = yields_of(tumour)
     owned = kb.memo(
         f"pathway.owned.{id(phase)}.{population}",
         lambda: (
@@ -73,7 +74,7 @@ def evaluate_pathway(
         fired = rule_fires(facts, rule.when_all, rule.when_any, rule.when_none)
         if not _step_shown(step, fired, facts):
             continue
-        rec = build_recommendation(rule, view, tumour)
+        rec = build_recommendation(rule, view, tumour, yields)
         if rec is None:
             continue
         if step.condition is None:
@@ -96,7 +97,7 @@ def evaluate_pathway(
             if view.since
             else " The search re-opened; no earlier test counts until the event is dated."
         )
-    result = PathwayResult.model_construct(
+    result = PathwayResult.build(
         branch=population,
         branch_label=branch.label,
         team=branch.team,
@@ -117,7 +118,7 @@ def evaluate_pathway(
 def _step(
     rec: Recommendation, status: Literal["now", "conditional"], condition: str | None
 ) -> PathwayStep:
-    return PathwayStep.model_construct(
+    return PathwayStep.build(
         rule=rec.id,
         status=status,
         condition=condition,
