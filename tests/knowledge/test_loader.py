@@ -129,3 +129,58 @@ def test_a_modality_outside_the_contract_is_refused(tmp_path: Path) -> None:
     kb = load_knowledge(write_tiny(tmp_path, **{"modalities.yaml": mods}))
     with pytest.raises(KnowledgeError, match="tarot"):
         resolve(parse_case({"age_months": 10}), kb)
+
+
+def _copy_kb(tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(DATA_DIR, tmp_path / "kb")
+    return tmp_path / "kb"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "pathway.yaml",
+            "{rule: staging_workup}",
+            "{rule: staging_wrkup}",
+            "unknown rule 'staging_wrkup'",
+        ),
+        (
+            "pathway.yaml",
+            "when_all: [functional_positive]",
+            "when_all: [functional_postive]",
+            "unknown fact 'functional_postive'",
+        ),
+        (
+            "recommendations.yaml",
+            "when_all: [ddx_ataxia_telangiectasia]",
+            "when_all: [ddx_ataxia_telangiectasa]",
+            "unknown fact",
+        ),
+        ("pathway.yaml", "        - {rule: eeg_epilepsy}\n", "", "rules no phase owns"),
+        (
+            "differential.yaml",
+            "explained_by: bpv_clinical_review",
+            "explained_by: nothing_here",
+            "unknown rule 'nothing_here'",
+        ),
+        (
+            "facts.yaml",
+            "when_none: [duration_beyond_aca_course, tumour_seen]",
+            "when_none: [duration_beyond_aca_course, tumour_sen]",
+            "unknown fact 'tumour_sen'",
+        ),
+    ],
+)
+def test_the_pathway_and_every_rule_name_are_checked_on_load(
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
+    root = _copy_kb(tmp_path)
+    path = root / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        load_knowledge(root)
