@@ -230,8 +230,6 @@ def derive_facts(
         fact = f"ddx_{entry.condition}"
         if fact in kb.facts and entry.score >= share:
             true.add(fact)
-    if "ddx_ataxia_telangiectasia" in true:
-        true.add("avoid_ionising_radiation")
     _add_composites(true, kb)
     if differential and _mimic_leads(
         differential[0].condition, Facts(frozenset(true), base.open), kb
