@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The tests never touch the user's own registry: the default SQLite file (platformdirs'
+# user data dir) points into a fresh directory for this run, inherited by servers the tests
+# start. Found when two checkouts' runs shared ~/.local/share/omscds.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="omscds-test-data-")
 
 from omscds.knowledge import KnowledgeBase, load_knowledge
 
