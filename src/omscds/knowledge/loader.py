@@ -30,6 +30,7 @@ from omscds.knowledge.schema import (
     Source,
     TestFindingDef,
 )
+from omscds.knowledge.terminology import Terminology, parse_terminology
 
 __all__ = ["DATA_DIR", "KnowledgeBase", "load_knowledge"]
 
@@ -70,6 +71,8 @@ class KnowledgeBase:
     alerts: tuple[AlertRule, ...]
     parameters: Mapping[str, Parameter]
     hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: standard codes of the concepts above (terminology.yaml)
+    terminology: Terminology = field(default_factory=Terminology)
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -184,7 +187,7 @@ FILES = (
     "alerts.yaml",
     "parameters.yaml",
 )
-OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml")
+OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml", "terminology.yaml")
 
 
 def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
@@ -263,6 +266,7 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         alerts=alerts,
         parameters=params,
         hpo_index=MappingProxyType(hpo_index),
+        terminology=parse_terminology(raw["terminology.yaml"], sources, "terminology.yaml"),
     )
     _check_references(kb)
     return kb
