@@ -16,15 +16,13 @@ import yaml
 
 from omscds.interfaces.api import Settings, create_app
 
-REPO = Path(__file__).resolve().parents[3]
-SPEC = REPO.parent / "shared" / "spec" / "external" / "cds-hooks-openapi.yaml"
 GOLDEN = Path(__file__).parent / "golden"
 BASE = "http://127.0.0.1:8000"
 
 
 @pytest.fixture(scope="module")
-def schemas() -> Any:
-    doc = yaml.safe_load(SPEC.read_text())
+def schemas(kit) -> Any:
+    doc = yaml.safe_load(kit.shared_file("spec/external/cds-hooks-openapi.yaml").read_text())
 
     def validator(name: str) -> Any:
         return jsonschema_rs.Draft4Validator(

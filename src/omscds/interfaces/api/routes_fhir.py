@@ -71,5 +71,7 @@ async def fhir_assess(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> 
     except InteropError as exc:
         return _outcome(400, [(exc.path or "", exc.message)], code="structure")
     patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
-    bundle = assessment_bundle(assessment, patient_ref=patient_ref, basis=ex.basis, now=now)
+    bundle = assessment_bundle(
+        assessment, patient_ref=patient_ref, basis=ex.basis, now=now, warnings=ex.warnings
+    )
     return JSONResponse(bundle, media_type=FHIR_JSON)

@@ -56,7 +56,7 @@ def _uncovered(a: Assessment) -> list[str]:
     return [r for r in BODY_REGIONS if a.tumour.searched_regions.get(r) is None]  # type: ignore[call-overload]
 
 
-def _detail(a: Assessment, warnings: Sequence[str]) -> str:
+def _detail(a: Assessment, warnings: Sequence[object]) -> str:
     t = a.tumour
     lines = [
         f"**OMS criteria**: {a.oms.criteria_count} met — {a.oms.explanation or a.oms.status}",
@@ -79,7 +79,7 @@ def _detail(a: Assessment, warnings: Sequence[str]) -> str:
             where = f" ({', '.join(r.regions)})" if r.regions else ""
             lines.append(f"- [{r.urgency}] {r.title or r.modality or r.kind}{where}")
     if warnings:
-        lines += ["", "**Data not used**: " + "; ".join(warnings[:5])]
+        lines += ["", "**Data not used**: " + "; ".join(str(w) for w in warnings[:5])]
     sources = sorted({s for s in (*a.oms.sources, *t.sources) if s != "assumption"})
     lines += [
         "",
@@ -94,7 +94,7 @@ def workup_card(
     a: Assessment,
     *,
     patient_ref: str | None,
-    warnings: Sequence[str] = (),
+    warnings: Sequence[object] = (),
     app_url: str | None = None,
 ) -> Card | None:
     """The patient-view card, or None when neither OMS nor a tumour question is open."""

@@ -14,7 +14,7 @@ from omscds.interop.cdshooks.cards import alert_cards, order_warning_card, worku
 from omscds.interop.cdshooks.models import CdsRequest, CdsResponse, CdsService, Discovery
 from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources
 from omscds.interop.fhir import codes as c
-from omscds.interop.fhir.inbound import extract_case
+from omscds.interop.fhir.inbound import Notice, extract_case
 from omscds.knowledge import KnowledgeBase
 from omscds.model import parse_case
 from omscds.reasoning import assess
@@ -118,9 +118,9 @@ async def run_hook(
     resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in data.items())
     ex = extract_case(resources, kb, today=today, patient_id=patient_id)
     if ex.problems:
-        ex.warnings.extend(f"{p}: {m}" for p, m in ex.problems)
         if "age_months" not in ex.case:
             raise InteropError(ex.problems[0][1], path=ex.problems[0][0])
+        ex.warnings.extend(Notice(p, "", m) for p, m in ex.problems)
     assessment = assess(parse_case(ex.case), kb)
     patient_ref = f"Patient/{patient_id}"
     if service.hook == "patient-view":

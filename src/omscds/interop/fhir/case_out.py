@@ -22,7 +22,6 @@ from typing import Any
 from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.inbound import AGE_EXTENSION, CASE_ID_SYSTEM, age_in_months
 from omscds.interop.fhir.studies import (
-    HISTOLOGY_HPO,
     LOCATION_EXTENSION,
     QUANTITATIVE_EXTENSION,
     REGION_EXTENSION,
@@ -161,8 +160,13 @@ class _Writer:
         conclusion = [_concept(_coding(c.omscds_system("study-result"), test.result))]
         if test.histology is not None:
             codings = [_coding(c.omscds_system("histology"), test.histology)]
-            if test.histology in HISTOLOGY_HPO:
-                codings.append(_coding(_HPO, HISTOLOGY_HPO[test.histology]))
+            hpo_terms = [
+                cd
+                for cd in self.kb.terminology.codes("conditions", test.histology)
+                if cd.system == "HPO"
+            ]
+            if hpo_terms:
+                codings.append(_coding(_HPO, hpo_terms[0].code))
             conclusion.append(_concept(*codings))
         for key in test.findings:
             hpo = self.kb.test_findings[key].hpo if key in self.kb.test_findings else None

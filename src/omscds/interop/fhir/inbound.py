@@ -2,9 +2,12 @@
 
 Hot path: no ``fhir.resources`` parsing here (interop-notes.md §4.3: 180 ms for a 500-entry
 bundle against a few ms for dicts). Only the handful of facts the case needs are extracted.
-Unrecognised resources and codes are skipped with a warning; malformed structure is a problem
-that names the FHIR path. The caller decides whether problems are fatal (``$assess``) or become
-card warnings (CDS Hooks).
+
+Never all-or-nothing: what is not understood becomes a ``Notice`` (which resource, which code,
+why) and the rest is read. Only what makes an assessment impossible or about the wrong person is
+a *problem* (no Patient, no usable birth date, more than one patient): ``$assess`` answers 4xx.
+What the readings mean is in ``semantics`` (findings) and ``studies`` (tests); codes come from the
+knowledge base's terminology (``kb.terminology``) and HPO index.
 
 omscds' own encodings (written by ``case_out``, docs/fhir-mapping.md): history items as
 Observations in the omscds ``history`` system, a severity score as an Observation in the
@@ -21,6 +24,12 @@ from typing import Any
 
 from omscds.errors import InteropError
 from omscds.interop.fhir import codes as c
+from omscds.interop.fhir.jsonshape import Cd, as_dict, as_list, as_str, codings, number
+from omscds.interop.fhir.semantics import (
+    DROPPED_STATUS,
+    condition_status,
+    observation_reading,
+)
 from omscds.interop.fhir.studies import StudyReader
 from omscds.knowledge import KnowledgeBase
 
@@ -30,6 +39,7 @@ __all__ = [
     "HISTORY_FIELDS",
     "Extraction",
     "FindingReader",
+    "Notice",
     "age_in_months",
     "bundle_entries",
     "bundle_to_case",
@@ -38,8 +48,11 @@ __all__ = [
 
 #: months per day, a calendar conversion (365.25 / 12 days per month)
 _DAYS_PER_MONTH = 365.25 / 12
-_SKIP_STATUS = frozenset({"entered-in-error", "cancelled"})
 _SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+#: resources read for the case; any other type is outside what omscds looks at (not a warning)
+_READ = frozenset({"Observation", "Condition", "DiagnosticReport", "ImagingStudy", "Procedure"})
+#: at most this many "not recognised" notices per resource type; the rest are counted
+_UNRECOGNISED_LISTED = 20
 
 #: ``valueDecimal`` on Patient: the exact age in months on the bundle's date
 AGE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/age-months"
@@ -59,6 +72,28 @@ _AGE_AGREEMENT = 0.1
 _WEEKS = {"wk": 1.0, "week": 1.0, "weeks": 1.0, "d": 1 / 7, "day": 1 / 7, "days": 1 / 7}
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something in the input that was not used, or used with a caveat."""
+
+    path: str
+    resource: str
+    why: str
+    code: str = ""
+
+    def __str__(self) -> str:
+        where = self.resource or self.path
+        return f"{where}: {self.why}" + (f" [{self.code}]" if self.code else "")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "resource": self.resource, "code": self.code, "why": self.why}
+
+
+def _ref_of(res: dict[str, Any]) -> str:
+    rtype, rid = res.get("resourceType"), res.get("id")
+    return f"{rtype}/{rid}" if isinstance(rtype, str) and isinstance(rid, str) else ""
+
+
 @dataclass
 class Extraction:
     """What the inbound reader found: a case document, and what it could not use."""
@@ -67,7 +102,29 @@ class Extraction:
     patient_id: str | None = None
     basis: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
+    #: diagnoses recorded in the input (``oms``: "confirmed" / "provisional"), reported, not used
+    diagnoses: dict[str, str] = field(default_factory=dict)
+    _unrecognised: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def warn(self, path: str, res: dict[str, Any], why: str, code: str = "") -> None:
+        self.warnings.append(Notice(path, _ref_of(res), why, code))
+
+    def unrecognised(self, path: str, res: dict[str, Any], concept: Any) -> None:
+        rtype = str(res.get("resourceType"))
+        n = self._unrecognised[rtype] = self._unrecognised.get(rtype, 0) + 1
+        if n <= _UNRECOGNISED_LISTED:
+            shown = ", ".join(cd.label() for cd in codings(concept)) or "no coding"
+            self.warn(path, res, f"{rtype} code not recognised; not used", shown)
+
+    def finish(self) -> None:
+        for rtype, n in sorted(self._unrecognised.items()):
+            if n > _UNRECOGNISED_LISTED:
+                more = n - _UNRECOGNISED_LISTED
+                self.warnings.append(
+                    Notice("", "", f"{more} more {rtype} resources with codes not recognised")
+                )
+        self._unrecognised.clear()
 
     def raise_problems(self) -> None:
         if self.problems:
@@ -78,8 +135,13 @@ class Extraction:
             )
 
 
-def bundle_entries(bundle: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(path, resource)`` for each entry of a Bundle; raise InteropError when malformed."""
+def bundle_entries(
+    bundle: Any, ex: Extraction | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(path, resource)`` for each entry of a Bundle; raise InteropError when malformed.
+
+    An entry without a resource is skipped (with a notice on ``ex`` when given).
+    """
     if not isinstance(bundle, dict):
         raise InteropError(f"expected a FHIR Bundle object, not {type(bundle).__name__}")
     if bundle.get("resourceType") != "Bundle":
@@ -93,10 +155,24 @@ def bundle_entries(bundle: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
-            raise InteropError(
-                "each entry needs a resource with a resourceType", path=f"Bundle.entry[{i}]"
-            )
+            if ex is not None:
+                ex.warnings.append(
+                    Notice(f"Bundle.entry[{i}]", "", "entry has no resource with a resourceType")
+                )
+            continue
         yield f"Bundle.entry[{i}].resource", res
+
+
+def _parse_date(text: str, path: str) -> dt.date:
+    parts = text.split("-")
+    try:
+        if len(parts) == 1:
+            return dt.date(int(parts[0]), 7, 1)
+        if len(parts) == 2:
+            return dt.date(int(parts[0]), int(parts[1]), 15)
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise InteropError(f"not a FHIR date: {text!r}", path=path) from None
 
 
 def age_in_months(birth: str, today: dt.date) -> float:
@@ -105,30 +181,11 @@ def age_in_months(birth: str, today: dt.date) -> float:
     >>> age_in_months("2024-01-15", dt.date(2026, 1, 15))
     24.0
     """
-    parts = birth.split("-")
-    try:
-        if len(parts) == 1:
-            born = dt.date(int(parts[0]), 7, 1)
-        elif len(parts) == 2:
-            born = dt.date(int(parts[0]), int(parts[1]), 15)
-        else:
-            born = dt.date.fromisoformat(birth[:10])
-    except ValueError:
-        raise InteropError(f"not a FHIR date: {birth!r}", path="Patient.birthDate") from None
+    born = _parse_date(birth, "Patient.birthDate")
     days = (today - born).days
     if days < 0:
         raise InteropError("birth date is in the future", path="Patient.birthDate")
     return round(days / _DAYS_PER_MONTH, 1)
-
-
-def _codings(concept: Any) -> list[tuple[str, str]]:
-    if not isinstance(concept, dict):
-        return []
-    out = []
-    for cd in concept.get("coding") or ():
-        if isinstance(cd, dict) and isinstance(cd.get("code"), str):
-            out.append((str(cd.get("system") or ""), cd["code"]))
-    return out
 
 
 def _date(res: dict[str, Any], *keys: str) -> str:
@@ -146,49 +203,84 @@ class FindingReader:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self.snomed = dict(c.SNOMED_FINDINGS)
-        self.snomed.update({f.snomed: k for k, f in kb.findings.items() if f.snomed})
+        self.terms = kb.terminology
+        self.snomed = {f.snomed: k for k, f in kb.findings.items() if f.snomed}
+
+    def key_of(self, cd: Cd) -> str | None:
+        if cd.sid == "HPO" or (not cd.system and cd.code.startswith("HP:")):
+            return self.kb.finding_key(cd.code)
+        if cd.sid == "SNOMEDCT":
+            return self.terms.concept("findings", "SNOMEDCT", cd.code) or self.snomed.get(cd.code)
+        if cd.system == c.omscds_system("finding"):
+            return self.kb.finding_key(cd.code)
+        return None
 
     def key(self, concept: Any) -> str | None:
-        for system, code in _codings(concept):
-            if system in c.HPO_SYSTEMS or (not system and code.startswith("HP:")):
-                key = self.kb.finding_key(code)
-            elif system == c.SNOMED_SYSTEM:
-                key = self.snomed.get(code)
-            elif system == c.omscds_system("finding"):
-                key = self.kb.finding_key(code)
-            else:
-                key = None
+        for cd in codings(concept):
+            key = self.key_of(cd)
             if key:
                 return key
         return None
 
-
-def _observation_state(res: dict[str, Any]) -> str:
-    if "valueBoolean" in res:
-        return "present" if res["valueBoolean"] is True else "absent"
-    if "dataAbsentReason" in res:
-        return "unknown"
-    value = {code for _, code in _codings(res.get("valueCodeableConcept"))}
-    if value & c.PRESENT_CODES:
-        return "present"
-    if value & c.ABSENT_CODES:
-        return "absent"
-    interp = {code for i in res.get("interpretation") or () for _, code in _codings(i)}
-    if interp & {"NEG", "ND", "N"}:
-        return "absent"
-    if interp & {"POS", "DET", "A"}:
-        return "present"
-    return "present"  # an exam-finding Observation with no value records that it was seen
-
-
-def _condition_state(res: dict[str, Any]) -> str | None:
-    verification = {code for _, code in _codings(res.get("verificationStatus"))}
-    if "entered-in-error" in verification:
+    def condition(self, concept: Any) -> str | None:
+        """``oms``, ``neuroblastoma``, ``ganglioneuroblastoma``... for a diagnosis code."""
+        for cd in codings(concept):
+            found = self.terms.concept("conditions", cd.sid, cd.code)
+            if found:
+                return found
         return None
-    if "refuted" in verification:
-        return "absent"
-    return "present"
+
+
+class _Patient:
+    """Which Patient the request is about, and whether a resource belongs to them."""
+
+    def __init__(self, path: str, res: dict[str, Any], aliases: Iterable[str]) -> None:
+        self.path, self.res = path, res
+        self.id = as_str(res.get("id"))
+        self.refs = {a for a in aliases if a}
+        if self.id:
+            self.refs.add(f"Patient/{self.id}")
+
+    def owns(self, res: dict[str, Any]) -> bool:
+        subject = as_dict(res.get("subject") or res.get("patient"))
+        ref = as_str(subject.get("reference"))
+        if not ref or not self.refs:
+            return True
+        if ref in self.refs:
+            return True
+        return bool(self.id) and ref.rstrip("/").endswith(f"/Patient/{self.id}")
+
+
+def _choose_patient(
+    items: list[tuple[str, dict[str, Any]]],
+    ex: Extraction,
+    patient_id: str | None,
+    aliases: Iterable[str],
+) -> _Patient | None:
+    patients = [(p, r) for p, r in items if r.get("resourceType") == "Patient"]
+    if patient_id is not None:
+        mine = [(p, r) for p, r in patients if r.get("id") == patient_id]
+        for p, r in patients:
+            if r.get("id") != patient_id:
+                ex.warn(p, r, f"not the patient of this request (Patient/{patient_id}); not used")
+        if not mine:
+            if patients:
+                ex.problems.append(("Patient", f"no Patient/{patient_id} among the data sent"))
+            else:
+                ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
+            return None
+        return _Patient(*mine[0], aliases)
+    ids = {as_str(r.get("id")) or f"#{p}" for p, r in patients}
+    if len(ids) > 1:
+        shown = ", ".join(sorted(f"Patient/{i}" if not i.startswith("#") else i for i in ids))
+        ex.problems.append(
+            ("Bundle.entry", f"one Patient per request: this Bundle holds {len(ids)} ({shown})")
+        )
+        return None
+    if not patients:
+        ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
+        return None
+    return _Patient(*patients[0], aliases)
 
 
 def extract_case(
@@ -197,123 +289,261 @@ def extract_case(
     *,
     today: dt.date,
     patient_id: str | None = None,
+    patient_aliases: Iterable[str] = (),
+    strict_patient: bool = False,
 ) -> Extraction:
-    """Read Patient, findings (Observation/Condition), urine HVA/VMA and imaging into a case."""
+    """Read Patient, findings (Observation/Condition), urine HVA/VMA and imaging into a case.
+
+    ``patient_id`` (CDS Hooks ``context.patientId``) names the patient; without it the data must
+    hold exactly one Patient. A resource whose subject is another patient is a problem when
+    ``strict_patient`` (a Bundle sent to ``$assess``), else skipped with a notice.
+    """
     ex = Extraction(case={}, patient_id=patient_id)
+    items = list(resources)
+    patient = _choose_patient(items, ex, patient_id, patient_aliases)
     finder = FindingReader(kb)
     studies = StudyReader(kb)
     findings: dict[str, tuple[str, str, str]] = {}  # key -> (state, date, path)
     history: dict[str, tuple[str, Any]] = {}  # field -> (date, value)
     severity: tuple[str, dict[str, Any]] | None = None
-    patient: tuple[str, dict[str, Any]] | None = None
-    for path, res in resources:
+    for path, res in items:
         rtype = res.get("resourceType")
-        rid = res.get("id")
-        ref = f"{rtype}/{rid}" if isinstance(rid, str) else None
-        if rtype == "Patient":
-            if patient is None or (patient_id and rid == patient_id):
-                patient = (path, res)
-            continue
         if rtype == "OperationOutcome":
-            ex.warnings.append(f"{path}: the client reported an error fetching data")
+            _client_error(path, res, ex)
             continue
-        if res.get("status") in _SKIP_STATUS:
+        if rtype not in _READ:
             continue
-        if rtype == "Observation" and _omscds_code(res, "history"):
-            _history(path, res, history, ex)
-        elif rtype == "Observation" and _omscds_code(res, "severity-scale"):
-            date = _date(res, "effectiveDateTime", "issued")
-            if severity is None or date >= severity[0]:
-                severity = (date, _severity(res, date))
-        elif rtype == "Observation":
-            if c.HVA_LOINC & {code for s, code in _codings(res.get("code")) if s == c.LOINC_SYSTEM}:
-                studies.add_marker(path, res, "hva", ex)
-            elif c.VMA_LOINC & {
-                code for s, code in _codings(res.get("code")) if s == c.LOINC_SYSTEM
-            }:
-                studies.add_marker(path, res, "vma", ex)
-            else:
-                key = finder.key(res.get("code"))
-                if key is None:
-                    ex.warnings.append(f"{path}: Observation code not recognised; ignored")
-                    continue
-                _put(
-                    findings,
-                    key,
-                    _observation_state(res),
-                    _date(res, "effectiveDateTime", "effectivePeriod", "issued"),
-                    path,
-                    ex,
+        if patient is not None and not patient.owns(res):
+            ref = as_str(as_dict(res.get("subject") or res.get("patient")).get("reference"))
+            if strict_patient:
+                ex.problems.append(
+                    (
+                        f"{path}.subject",
+                        f"refers to {ref}, not the Bundle's patient: one patient per request",
+                    )
                 )
-        elif rtype == "Condition":
-            key = finder.key(res.get("code"))
-            state = _condition_state(res)
-            if key is None or state is None:
-                if key is None:
-                    ex.warnings.append(f"{path}: Condition code not recognised; ignored")
-                continue
-            _put(findings, key, state, _date(res, "onsetDateTime", "recordedDate"), path, ex)
-        elif rtype in ("DiagnosticReport", "ImagingStudy"):
-            studies.add(path, res, ex)
-        else:
+            else:
+                ex.warn(path, res, f"about {ref}, not this patient; not used")
             continue
-        if ref:
+        status = res.get("status")
+        if isinstance(status, str) and status in DROPPED_STATUS:
+            ex.warn(path, res, f"status {status}; not used")
+            continue
+        used = False
+        if rtype == "Observation":
+            used, severity = _observation(
+                path, res, kb, finder, studies, findings, history, severity, ex
+            )
+        elif rtype == "Condition":
+            used = _condition(path, res, finder, studies, findings, history, ex)
+        else:
+            used = studies.add(path, res, ex)
+        ref = _ref_of(res)
+        if used and ref:
             ex.basis.append(ref)
     if patient is None:
-        ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
+        ex.finish()
         return ex
-    ppath, pres = patient
-    ex.patient_id = ex.patient_id or (pres.get("id") if isinstance(pres.get("id"), str) else None)
-    birth = pres.get("birthDate")
-    if not isinstance(birth, str):
-        ex.problems.append((f"{ppath}.birthDate", "required to compute the age"))
+    _patient_fields(patient, today, ex)
+    if "age_months" not in ex.case:
+        ex.finish()
         return ex
-    try:
-        ex.case["age_months"] = _age(ppath, pres, birth, today, ex)
-    except InteropError as exc:
-        ex.problems.append((f"{ppath}.birthDate", exc.message))
-        return ex
-    ex.case["sex"] = _SEX.get(str(pres.get("gender")), "unknown")
     ex.case["findings"] = {k: v[0] for k, v in sorted(findings.items())}
     if history:
         ex.case["history"] = {k: v[1] for k, v in sorted(history.items())}
     if severity is not None:
         ex.case["severity"] = severity[1]
     ex.case["tests"] = studies.tests(ex)
-    ex.case["visit_date"] = today.isoformat()
+    ex.finish()
+    extensions: dict[str, Any] = {}
     if ex.warnings:
-        ex.case["extensions"] = {"fhir_warnings": list(ex.warnings)}
+        extensions["fhir_warnings"] = [str(w) for w in ex.warnings]
+    if ex.diagnoses:
+        extensions["fhir_diagnoses"] = dict(ex.diagnoses)
+    if extensions:
+        ex.case["extensions"] = extensions
     return ex
+
+
+def _client_error(path: str, res: dict[str, Any], ex: Extraction) -> None:
+    texts = []
+    for issue in as_list(res.get("issue")):
+        issue = as_dict(issue)
+        text = as_str(issue.get("diagnostics")) or as_str(as_dict(issue.get("details")).get("text"))
+        if text:
+            texts.append(text[:200])
+    detail = f" ({'; '.join(texts[:3])})" if texts else ""
+    ex.warn(path, res, f"the client reported an error fetching this data{detail}")
+
+
+def _observation(
+    path: str,
+    res: dict[str, Any],
+    kb: KnowledgeBase,
+    finder: FindingReader,
+    studies: StudyReader,
+    findings: dict[str, tuple[str, str, str]],
+    history: dict[str, tuple[str, Any]],
+    severity: tuple[str, dict[str, Any]] | None,
+    ex: Extraction,
+) -> tuple[bool, tuple[str, dict[str, Any]] | None]:
+    code = res.get("code")
+    if _omscds_code(res, "history"):
+        return _history(path, res, history, ex), severity
+    if _omscds_code(res, "severity-scale"):
+        date = _date(res, "effectiveDateTime", "issued")
+        if severity is None or date >= severity[0]:
+            severity = (date, _severity(res, date))
+        return True, severity
+    if _omscds_code(res, "concept") == "oms-criteria":
+        ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
+        return False, severity
+    for cd in codings(code):
+        analyte = kb.terminology.concept("observations", cd.sid, cd.code)
+        if analyte in ("hva", "vma"):
+            return studies.add_marker(path, res, analyte, ex), severity
+    key = finder.key(code)
+    if key is None:
+        diagnosis = finder.condition(code)
+        if diagnosis is not None:
+            return _diagnosis(path, res, diagnosis, True, True, studies, history, ex), severity
+        ex.unrecognised(path, res, code)
+        return False, severity
+    reading = observation_reading(res, kb.terminology)
+    if reading.why:
+        ex.warn(path, res, f"{key}: {reading.why}")
+    if reading.state is None:
+        return False, severity
+    date = _date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+    _put(findings, key, reading.state, date, path, res, ex)
+    return True, severity
+
+
+def _condition(
+    path: str,
+    res: dict[str, Any],
+    finder: FindingReader,
+    studies: StudyReader,
+    findings: dict[str, tuple[str, str, str]],
+    history: dict[str, tuple[str, Any]],
+    ex: Extraction,
+) -> bool:
+    code = res.get("code")
+    st = condition_status(res)
+    key = finder.key(code)
+    if key is None:
+        diagnosis = finder.condition(code)
+        if diagnosis is None:
+            ex.unrecognised(path, res, code)
+            return False
+        if st.why and st.state is None and not st.current and st.confirmed:
+            pass  # a resolved diagnosis still says something (a past tumour)
+        elif st.state is None:
+            ex.warn(path, res, f"{diagnosis}: {st.why}")
+            return False
+        if st.state == "absent":
+            ex.warn(path, res, f"{diagnosis} refuted; nothing to add to the case")
+            return False
+        return _diagnosis(path, res, diagnosis, st.confirmed, st.current, studies, history, ex)
+    if st.why:
+        ex.warn(path, res, f"{key}: {st.why}")
+    if st.state is None:
+        return False
+    date = _date(res, "onsetDateTime", "onsetPeriod", "recordedDate")
+    _put(findings, key, st.state, date, path, res, ex)
+    return True
+
+
+def _diagnosis(
+    path: str,
+    res: dict[str, Any],
+    diagnosis: str,
+    confirmed: bool,
+    current: bool,
+    studies: StudyReader,
+    history: dict[str, tuple[str, Any]],
+    ex: Extraction,
+) -> bool:
+    """An OMS or neuroblastic-tumour diagnosis (Condition, or an Observation coded as one)."""
+    if diagnosis == "oms":
+        ex.diagnoses["oms"] = "confirmed" if confirmed else "provisional"
+        ex.warn(
+            path,
+            res,
+            f"OMS diagnosis recorded ({ex.diagnoses['oms']}); omscds assesses the criteria "
+            "from the coded findings, not from the diagnosis",
+        )
+        return True
+    if not confirmed:
+        ex.warn(path, res, f"{diagnosis} not confirmed; the tumour search stays open")
+        return False
+    if not current:
+        date = _date(res, "abatementDateTime", "recordedDate")
+        history["prior_tumour_resected"] = (date, True)
+        ex.warn(path, res, f"past {diagnosis} (not current): read as a previous tumour")
+        return True
+    return studies.add_diagnosis(path, res, diagnosis, ex)
+
+
+def _patient_fields(patient: _Patient, today: dt.date, ex: Extraction) -> None:
+    ppath, pres = patient.path, patient.res
+    ex.patient_id = ex.patient_id or patient.id
+    birth = pres.get("birthDate")
+    if not isinstance(birth, str):
+        ex.problems.append((f"{ppath}.birthDate", "required to compute the age"))
+        return
+    on = today
+    deceased = pres.get("deceasedDateTime")
+    if isinstance(deceased, str):
+        try:
+            died = _parse_date(deceased, f"{ppath}.deceasedDateTime")
+        except InteropError as exc:
+            ex.warn(ppath, pres, f"deceasedDateTime not a date ({exc.message}); age to today")
+        else:
+            if died < on:
+                on = died
+                ex.warn(ppath, pres, f"deceased on {died.isoformat()}: age at death used")
+    elif pres.get("deceasedBoolean") is True:
+        ex.warn(ppath, pres, "deceased, date not given: age counted to today")
+    try:
+        ex.case["age_months"] = _age(ppath, pres, birth, on, ex)
+    except InteropError as exc:
+        ex.problems.append((f"{ppath}.birthDate", exc.message))
+        return
+    gender = pres.get("gender")
+    ex.case["sex"] = _SEX.get(gender, "unknown") if isinstance(gender, str) else "unknown"
+    ex.case["visit_date"] = on.isoformat()
 
 
 def _age(path: str, patient: dict[str, Any], birth: str, today: dt.date, ex: Extraction) -> float:
     """The birth-date age, refined by ``AGE_EXTENSION`` when the two agree (else a warning)."""
     age = age_in_months(birth, today)
-    for ext in patient.get("extension") or ():
+    for ext in as_list(patient.get("extension")):
         if not isinstance(ext, dict) or ext.get("url") != AGE_EXTENSION:
             continue
-        exact = ext.get("valueDecimal")
-        if not isinstance(exact, int | float) or isinstance(exact, bool):
+        exact = number(ext.get("valueDecimal"))
+        if exact is None:
             continue
         if abs(exact - age) <= _AGE_AGREEMENT:
-            return float(exact)
-        ex.warnings.append(
-            f"{path}: age extension ({exact} months) disagrees with birthDate ({age}); "
-            "birthDate used"
+            return exact
+        ex.warn(
+            path,
+            patient,
+            f"age extension ({exact} months) disagrees with birthDate ({age}); birthDate used",
         )
     return age
 
 
 def _omscds_code(res: dict[str, Any], name: str) -> str | None:
-    for system, code in _codings(res.get("code")):
-        if system == c.omscds_system(name):
-            return code
+    for cd in codings(res.get("code")):
+        if cd.system == c.omscds_system(name):
+            return cd.code
     return None
 
 
 def _history(
     path: str, res: dict[str, Any], history: dict[str, tuple[str, Any]], ex: Extraction
-) -> None:
+) -> bool:
     """One history item; the more recent record wins, else the later one in the bundle."""
     name = _omscds_code(res, "history") or ""
     kind = HISTORY_FIELDS.get(name)
@@ -323,29 +553,34 @@ def _history(
     elif kind is float and isinstance(res.get("valueQuantity"), dict):
         vq = res["valueQuantity"]
         unit = vq.get("code") or vq.get("unit") or "wk"
-        number = vq.get("value")
-        if isinstance(number, int | float) and not isinstance(number, bool) and unit in _WEEKS:
-            value = float(number) * _WEEKS[unit]
+        amount = number(vq.get("value"))
+        if amount is not None and isinstance(unit, str) and unit in _WEEKS:
+            value = amount * _WEEKS[unit]
     if value is None:
-        ex.warnings.append(f"{path}: history item {name!r} not recognised or has no value; ignored")
-        return
+        ex.warn(path, res, f"history item {name!r} not recognised or has no value; not used")
+        return False
     date = _date(res, "effectiveDateTime", "issued")
     old = history.get(name)
     if old is None or not old[0] or not date or date >= old[0]:
         history[name] = (date, value)
+    return True
 
 
 def _severity(res: dict[str, Any], date: str) -> dict[str, Any]:
     items: dict[str, Any] = {}
-    for comp in res.get("component") or ():
+    for comp in as_list(res.get("component")):
         if not isinstance(comp, dict):
             continue
-        for system, code in _codings(comp.get("code")):
-            if system == c.omscds_system("severity-item") and "valueInteger" in comp:
-                items[code] = comp["valueInteger"]
+        score = comp.get("valueInteger")
+        if not isinstance(score, int) or isinstance(score, bool):
+            continue
+        for cd in codings(comp.get("code")):
+            if cd.system == c.omscds_system("severity-item"):
+                items[cd.code] = score
     out: dict[str, Any] = {"scale": _omscds_code(res, "severity-scale"), "items": items}
-    if "valueInteger" in res:
-        out["total"] = res["valueInteger"]
+    total = res.get("valueInteger")
+    if isinstance(total, int) and not isinstance(total, bool):
+        out["total"] = total
     if date:
         out["date"] = date[:10]
     return out
@@ -357,6 +592,7 @@ def _put(
     state: str,
     date: str,
     path: str,
+    res: dict[str, Any],
     ex: Extraction,
 ) -> None:
     old = findings.get(key)
@@ -369,12 +605,23 @@ def _put(
         if date > old[1]:
             findings[key] = (state, date, path)
         return
-    ex.problems.append((path, f"{key} is {state} here but {old[0]} at {old[2]}"))
+    ex.warn(path, res, f"{key} is {state} here but {old[0]} at {old[2]} (same or no date): unknown")
+    findings[key] = ("unknown", date or old[1], path)
 
 
 def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extraction:
-    """Read a whole Bundle strictly: any problem raises InteropError naming the FHIR path."""
-    ex = extract_case(bundle_entries(bundle), kb, today=today)
+    """Read a whole Bundle: problems (no patient, no age, two patients) raise InteropError."""
+    pre = Extraction(case={})
+    entries = list(bundle_entries(bundle, pre))
+    aliases = [
+        e["fullUrl"]
+        for e in as_list(as_dict(bundle).get("entry"))
+        if isinstance(e, dict)
+        and isinstance(e.get("fullUrl"), str)
+        and as_dict(e.get("resource")).get("resourceType") == "Patient"
+    ]
+    ex = extract_case(entries, kb, today=today, patient_aliases=aliases, strict_patient=True)
+    ex.warnings[:0] = pre.warnings
     ex.raise_problems()
     ident = bundle.get("identifier")
     if (

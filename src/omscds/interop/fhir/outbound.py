@@ -23,6 +23,7 @@ __all__ = [
     "INTERVAL_EXTENSION",
     "assessment_bundle",
     "detected_issue",
+    "input_warnings",
     "oms_observation",
     "operation_outcome",
     "risk_assessment",
@@ -208,8 +209,13 @@ def assessment_bundle(
     patient_ref: str | None,
     basis: Sequence[str] = (),
     now: dt.datetime,
+    warnings: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``."""
+    """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``.
+
+    ``warnings`` (the reader's notices: what was not understood or used with a caveat) become
+    one OperationOutcome entry of ``warning`` issues, each naming the FHIR path and resource.
+    """
     ra_url = f"urn:uuid:{uuid.uuid4()}"
     entries: list[dict[str, Any]] = [
         {
@@ -232,6 +238,10 @@ def assessment_bundle(
                 "resource": detected_issue(alert, patient_ref=patient_ref, now=now),
             }
         )
+    if warnings:
+        entries.append(
+            {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": input_warnings(warnings)}
+        )
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -240,6 +250,22 @@ def assessment_bundle(
         "entry": entries,
     }
     return bundle  # each resource was validated above; re-validating the Bundle only costs time
+
+
+def input_warnings(warnings: Sequence[Any]) -> dict[str, Any]:
+    """An OperationOutcome listing what in the input was not used (``inbound.Notice``-like)."""
+    issues = []
+    for w in warnings:
+        issue: dict[str, Any] = {
+            "severity": "warning",
+            "code": "informational",
+            "diagnostics": str(w),
+        }
+        path = getattr(w, "path", "")
+        if path:
+            issue["expression"] = [path]
+        issues.append(issue)
+    return _check(OperationOutcome, {"resourceType": "OperationOutcome", "issue": issues})
 
 
 def operation_outcome(

@@ -1,0 +1,83 @@
+"""Real data from ../shared/data (Synthea FHIR patients, GA4GH phenopacket-store packets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from omscds.interfaces.api import Settings, create_app
+from omscds.interop.fhir import bundle_to_case
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SYNTHEA = sorted((SHARED / "synthea").glob("*.json"))
+TODAY = dt.date(2026, 12, 2)
+
+
+def _expected_age(patient: dict[str, Any], today: dt.date) -> float:
+    """Months from birth to death (or today), counted independently of the reader."""
+    born = dt.date.fromisoformat(patient["birthDate"])
+    end = today
+    if isinstance(patient.get("deceasedDateTime"), str):
+        end = min(end, dt.date.fromisoformat(patient["deceasedDateTime"][:10]))
+    return (end - born).days * 12 / 365.25
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(Settings(public_base_url="http://127.0.0.1:8000")))
+
+
+@pytest.mark.parametrize("path", SYNTHEA or [None], ids=lambda p: p.stem[:8] if p else "missing")
+def test_synthea_patient_is_assessed_with_its_age(kb, kit, client, path: Path | None) -> None:
+    if path is None:
+        kit.shared_file("data/synthea")
+        pytest.skip("reference material missing: ../shared/data/synthea/*.json")
+    bundle = json.loads(path.read_text())
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    ex = bundle_to_case(bundle, kb, today=TODAY)
+    assert ex.case["age_months"] == pytest.approx(_expected_age(patient, TODAY), abs=0.15)
+    r = client.post(
+        "/fhir/$assess",
+        content=path.read_bytes(),
+        headers={"content-type": "application/fhir+json"},
+    )
+    assert r.status_code == 200, r.text[:300]
+    kinds = [e["resource"]["resourceType"] for e in r.json()["entry"]]
+    assert "RiskAssessment" in kinds
+
+
+def test_assess_lists_what_it_did_not_understand(client) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "2024-05-01"}},
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "o9",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8302-2"}]},
+                    "valueQuantity": {"value": 80},
+                }
+            },
+        ],
+    }
+    r = client.post("/fhir/$assess", json=bundle)
+    assert r.status_code == 200
+    outcomes = [
+        e["resource"]
+        for e in r.json()["entry"]
+        if e["resource"]["resourceType"] == "OperationOutcome"
+    ]
+    [issue] = outcomes[0]["issue"]
+    assert issue["severity"] == "warning"
+    assert "Observation/o9" in issue["diagnostics"] and "8302-2" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[1].resource"]
