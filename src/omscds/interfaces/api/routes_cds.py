@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from omscds.errors import InputError, InteropError, format_path
+from omscds.errors import InputError, InteropError, NotFoundError, format_path
 from omscds.interfaces.api.deps import get_kb, get_settings
 from omscds.interfaces.api.settings import Settings
 from omscds.interop.cdshooks import (
@@ -117,6 +117,7 @@ async def cds_call(
             fetch_timeout=settings.fhir_fetch_timeout_s,
             app_url=settings.public_base_url + "/",
             transport=getattr(request.app.state, "fhir_transport", None),
+            issued=request.app.state.feedback,
         )
     except PrefetchError as exc:
         return _outcome(412, exc.path or "", exc.message, code="incomplete")
@@ -139,5 +140,8 @@ async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
     if isinstance(fb, JSONResponse):
         return fb
     store: FeedbackStore = request.app.state.feedback
-    n = store.record(service_id, fb.feedback)
+    try:
+        n = store.record(service_id, fb.feedback)
+    except NotFoundError as exc:  # feedback only for cards this service issued
+        return _outcome(404, exc.path or "", exc.message, code="not-found")
     return JSONResponse({"recorded": n})

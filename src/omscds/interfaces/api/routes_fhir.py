@@ -72,6 +72,11 @@ async def fhir_assess(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> 
         return _outcome(400, [(exc.path or "", exc.message)], code="structure")
     patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
     bundle = assessment_bundle(
-        assessment, patient_ref=patient_ref, basis=ex.basis, now=now, warnings=ex.warnings
+        assessment,
+        patient_ref=patient_ref,
+        basis=ex.basis,
+        now=now,
+        warnings=ex.warnings,
+        terms=kb.terminology,
     )
     return JSONResponse(bundle, media_type=FHIR_JSON)

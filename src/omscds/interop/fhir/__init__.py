@@ -5,6 +5,7 @@ from __future__ import annotations
 from omscds.interop.fhir.case_out import case_to_bundle
 from omscds.interop.fhir.inbound import (
     Extraction,
+    Notice,
     age_in_months,
     bundle_entries,
     bundle_to_case,
@@ -17,12 +18,14 @@ from omscds.interop.fhir.outbound import (
     operation_outcome,
     risk_assessment,
     service_request,
+    service_requests,
 )
 from omscds.interop.fhir.studies import REGION_EXTENSION, judge_marker
 
 __all__ = [
     "REGION_EXTENSION",
     "Extraction",
+    "Notice",
     "age_in_months",
     "assessment_bundle",
     "bundle_entries",
@@ -35,4 +38,5 @@ __all__ = [
     "operation_outcome",
     "risk_assessment",
     "service_request",
+    "service_requests",
 ]

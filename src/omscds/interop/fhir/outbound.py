@@ -17,6 +17,8 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from omscds.interop.fhir import codes as c
+from omscds.knowledge.codes import Code
+from omscds.knowledge.terminology import Terminology
 from omscds.model import Alert, Assessment, Recommendation
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "operation_outcome",
     "risk_assessment",
     "service_request",
+    "service_requests",
 ]
 
 INTERVAL_EXTENSION = "https://omscds.org/fhir/StructureDefinition/probability-interval"
@@ -101,10 +104,52 @@ def risk_assessment(
     return _check(RiskAssessment, data)
 
 
-def service_request(
+def _standard(code: Code) -> dict[str, str]:
+    return _coding(code.uri, code.code, code.display)
+
+
+def _order_parts(
+    modality: str | None, regions: Sequence[str], terms: Terminology | None
+) -> list[tuple[list[dict[str, str]], list[str], str]]:
+    """(codings, regions, label) of each ServiceRequest an order needs.
+
+    A standard procedure code names one study, so an order for several regions that no single
+    code covers becomes one request per region; urine catecholamines become an HVA and a VMA
+    request. omscds' private modality code is always the last coding.
+    """
+    if not modality:
+        return [([], list(regions), "")]
+    private = _coding(c.omscds_system("modality"), modality)
+    if terms is None:
+        return [([private], list(regions), "")]
+    if modality == "urine_catecholamines":
+        parts: list[tuple[list[dict[str, str]], list[str], str]] = []
+        for concept in ("urine_hva", "urine_vma"):
+            codes = terms.codes("procedures", concept)
+            if codes:
+                parts.append(([_standard(codes[0]), private], [], codes[0].display))
+        return parts or [([private], list(regions), "")]
+    where = [r for r in regions if r != "whole_body"] if modality != "mibg" else []
+    whole = terms.procedure(modality, where or ([] if modality != "mibg" else ["whole_body"]))
+    if whole is None and modality == "mibg":
+        whole = terms.procedure(modality, ["whole_body"])
+    if whole is not None:
+        return [([_standard(whole.codes[0].as_code()), private], list(regions), "")]
+    singles = [terms.procedure(modality, [r]) for r in where]
+    if where and all(singles):
+        return [
+            ([_standard(e.codes[0].as_code()), private], [r], f"{modality.upper()} {r}")
+            for e, r in zip(singles, where, strict=True)
+            if e is not None
+        ]
+    return [([private], list(regions), "")]
+
+
+def service_requests(
     rec: Recommendation | None,
     *,
     patient_ref: str | None,
+    terms: Terminology | None = None,
     reason_ref: str | None = None,
     modality: str | None = None,
     regions: Sequence[str] = (),
@@ -112,45 +157,66 @@ def service_request(
     text: str = "",
     note: str = "",
     validate: bool = True,
-) -> dict[str, Any]:
-    """A ServiceRequest proposal, for a recommendation or an explicit modality and regions.
+) -> list[dict[str, Any]]:
+    """ServiceRequest proposals for a recommendation (or an explicit modality and regions).
 
-    ``validate=False`` skips the fhir.resources round trip (about 1.5 ms per resource) on the CDS
-    Hooks hot path; the tests validate every card suggestion's resource with fhir.resources.
+    Codes come from the knowledge base's terminology (CPT/LOINC first, omscds' modality code as
+    an extra coding), so an EHR can act on them. ``validate=False`` skips the fhir.resources
+    round trip (about 1.5 ms per resource) on the CDS Hooks hot path; the tests validate every
+    card suggestion's resource with fhir.resources.
     """
     if rec is not None:
         modality, regions, kind = rec.modality, rec.regions, rec.kind
         text = rec.title or text
         note = rec.rationale
-    codings: list[dict[str, str]] = []
-    if modality == "urine_catecholamines":
-        codings = [_coding(c.LOINC_SYSTEM, code, d) for code, d in c.URINE_LOINC]
-    elif modality:
-        codings = [_coding(c.omscds_system("modality"), modality)]
-    where = [r for r in regions if r in c.REGION_SNOMED]
-    text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)])).strip()
-    data: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "id": str(uuid.uuid4()),
-        "status": "draft",
-        "intent": "proposal",
-        "subject": _ref(patient_ref),
-        "code": {"coding": codings, "text": text} if codings else {"text": text},
-    }
-    if kind in _CATEGORY:
-        data["category"] = [{"coding": [_coding(*_CATEGORY[kind])]}]
-    if where:
-        data["bodySite"] = [
-            {"coding": [_coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[r])], "text": r} for r in where
-        ]
-    if rec is not None:
-        data["priority"] = _PRIORITY[rec.urgency]
-        data["identifier"] = [{"system": c.omscds_system("recommendation"), "value": rec.id}]
-    if reason_ref:
-        data["reasonReference"] = [{"reference": reason_ref}]
-    if note:
-        data["note"] = [{"text": note}]
-    return _check(ServiceRequest, data) if validate else data
+    parts = _order_parts(modality, regions, terms)
+    out = []
+    for codings, where_all, label in parts:
+        where = [r for r in where_all if r in c.REGION_SNOMED]
+        part_text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)]))
+        if len(parts) > 1:
+            part_text = f"{part_text.strip()} ({label or ', '.join(where)})"
+        data: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "id": str(uuid.uuid4()),
+            "status": "draft",
+            "intent": "proposal",
+            "subject": _ref(patient_ref),
+            "code": {"coding": codings, "text": part_text.strip()}
+            if codings
+            else {"text": part_text.strip()},
+        }
+        if kind in _CATEGORY:
+            data["category"] = [{"coding": [_coding(*_CATEGORY[kind])]}]
+        if where:
+            data["bodySite"] = [{"coding": [_region_coding(r, terms)], "text": r} for r in where]
+        if rec is not None:
+            data["priority"] = _PRIORITY[rec.urgency]
+            data["identifier"] = [{"system": c.omscds_system("recommendation"), "value": rec.id}]
+        if reason_ref:
+            data["reasonReference"] = [{"reference": reason_ref}]
+        if note:
+            data["note"] = [{"text": note}]
+        out.append(_check(ServiceRequest, data) if validate else data)
+    return out
+
+
+def _region_coding(region: str, terms: Terminology | None) -> dict[str, str]:
+    code = terms.region_code(region) if terms is not None else None
+    if code is not None:
+        return _standard(code)
+    return _coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[region])
+
+
+def service_request(
+    rec: Recommendation | None,
+    *,
+    patient_ref: str | None,
+    terms: Terminology | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    """The first ServiceRequest of ``service_requests`` (one request per order when it fits)."""
+    return service_requests(rec, patient_ref=patient_ref, terms=terms, **kw)[0]
 
 
 def detected_issue(alert: Alert, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
@@ -210,6 +276,7 @@ def assessment_bundle(
     basis: Sequence[str] = (),
     now: dt.datetime,
     warnings: Sequence[Any] = (),
+    terms: Terminology | None = None,
 ) -> dict[str, Any]:
     """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``.
 
@@ -229,8 +296,10 @@ def assessment_bundle(
     ]
     for rec in a.recommendations:
         if rec.kind in ("imaging", "laboratory"):
-            sr = service_request(rec, patient_ref=patient_ref, reason_ref=ra_url)
-            entries.append({"fullUrl": f"urn:uuid:{sr['id']}", "resource": sr})
+            for sr in service_requests(
+                rec, patient_ref=patient_ref, terms=terms, reason_ref=ra_url
+            ):
+                entries.append({"fullUrl": f"urn:uuid:{sr['id']}", "resource": sr})
     for alert in a.alerts:
         entries.append(
             {
