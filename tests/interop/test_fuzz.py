@@ -154,3 +154,20 @@ def test_mutated_prefetch_never_crashes_a_hook(kb, kit, data: st.DataObject, n: 
         pass
     except ValueError:
         pass  # pydantic ValidationError: the route answers 400
+
+
+def test_hostile_json_is_a_400_on_fhir_and_cds(kit) -> None:
+    app = create_app(Settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
+    deep = "[" * 100_000 + "]" * 100_000
+    bodies = [
+        deep,
+        '{"resourceType": "Bundle", "resourceType": "Patient"}',
+        '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "x": NaN}}]}',
+        '{"resourceType": "Bundle", "total": 1' + "0" * 5000 + "}",
+    ]
+    with TestClient(app) as client:
+        for body in bodies:
+            for url in ("/fhir/$assess", "/cds-services/omscds-patient-view"):
+                r = client.post(url, content=body, headers={"content-type": "application/json"})
+                assert r.status_code == 400, (url, body[:40], r.text[:200])
+                assert r.json()["resourceType"] == "OperationOutcome"

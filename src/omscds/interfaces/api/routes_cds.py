@@ -25,6 +25,7 @@ from omscds.interop.cdshooks import (
 )
 from omscds.interop.fhir import operation_outcome
 from omscds.knowledge import KnowledgeBase
+from omscds.model.strict import loads_json
 
 __all__ = ["router"]
 
@@ -56,10 +57,7 @@ def _outcome(status: int, path: str, msg: str, code: str = "invalid") -> JSONRes
 
 
 async def _body(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise InputError("the body is not valid JSON") from None
+    return loads_json(await request.body())  # InputError (400) on anything ambiguous
 
 
 def _pydantic_error(exc: ValidationError) -> InputError:

@@ -103,7 +103,7 @@ class _Writer:
             },
         )
 
-    def history(self, name: str, value: bool | float) -> None:
+    def history(self, name: str, value: Any) -> None:
         res: dict[str, Any] = {
             "resourceType": "Observation",
             "status": "final",
@@ -111,6 +111,18 @@ class _Writer:
         }
         if isinstance(value, bool):
             res["valueBoolean"] = value
+        elif isinstance(value, str):  # a date or a code of the case vocabulary
+            res["valueString"] = value
+        elif isinstance(value, dict):
+            res["component"] = [
+                {
+                    "code": _concept(_coding(c.omscds_system("history-part"), key)),
+                    ("valueBoolean" if isinstance(v, bool) else "valueString"): v
+                    if isinstance(v, bool)
+                    else str(v),
+                }
+                for key, v in value.items()
+            ]
         else:
             res["valueQuantity"] = {"value": value, "unit": "wk", "system": _UCUM, "code": "wk"}
         self.add("history-", res)
@@ -247,7 +259,7 @@ def case_to_bundle(
     for key, state in case.findings.items():
         if state != "unknown":
             w.finding(key, state)
-    for name, value in case.history.model_dump(exclude_none=True).items():
+    for name, value in case.history.model_dump(mode="json", exclude_none=True).items():
         w.history(name, value)
     w.severity(case)
     urine_written = False

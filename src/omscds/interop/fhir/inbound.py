@@ -58,7 +58,8 @@ _UNRECOGNISED_LISTED = 20
 AGE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/age-months"
 #: ``Bundle.identifier.system`` carrying the case id
 CASE_ID_SYSTEM = "https://omscds.org/fhir/NamingSystem/case-id"
-#: the case's history items: numbers (weeks) and booleans
+#: the case's history items: numbers (weeks), booleans, strings (dates, codes) and objects
+#: (``component`` per field); the case model validates the values
 HISTORY_FIELDS: dict[str, type] = {
     "symptom_duration_weeks": float,
     "preceding_infection": bool,
@@ -66,6 +67,10 @@ HISTORY_FIELDS: dict[str, type] = {
     "possible_toxic_ingestion": bool,
     "relapse": bool,
     "prior_tumour_resected": bool,
+    "relapse_date": str,
+    "course": str,
+    "prior_cancer": dict,
+    "resection": dict,
 }
 #: the age extension is used when it is within this many months of the birth-date age
 _AGE_AGREEMENT = 0.1
@@ -556,6 +561,10 @@ def _history(
         amount = number(vq.get("value"))
         if amount is not None and isinstance(unit, str) and unit in _WEEKS:
             value = amount * _WEEKS[unit]
+    elif kind is str:
+        value = as_str(res.get("valueString"))
+    elif kind is dict:
+        value = _history_parts(res)
     if value is None:
         ex.warn(path, res, f"history item {name!r} not recognised or has no value; not used")
         return False
@@ -564,6 +573,22 @@ def _history(
     if old is None or not old[0] or not date or date >= old[0]:
         history[name] = (date, value)
     return True
+
+
+def _history_parts(res: dict[str, Any]) -> dict[str, Any] | None:
+    """An object-valued history item: one ``component`` per field (``history-part`` codes)."""
+    parts: dict[str, Any] = {}
+    for comp in as_list(res.get("component")):
+        comp = as_dict(comp)
+        names = [
+            cd.code
+            for cd in codings(comp.get("code"))
+            if cd.system == c.omscds_system("history-part")
+        ]
+        for key in ("valueBoolean", "valueString"):
+            if names and key in comp and isinstance(comp[key], bool | str):
+                parts[names[0]] = comp[key]
+    return parts or None
 
 
 def _severity(res: dict[str, Any], date: str) -> dict[str, Any]:
