@@ -24,7 +24,14 @@ from omscds.knowledge.schema import ASSUMPTION, Cited, Frozen, Region, Source
 __all__ = ["KINDS", "CodeDef", "ConceptCodes", "Terminology", "parse_terminology"]
 
 Kind = Literal[
-    "findings", "answers", "regions", "conditions", "results", "observations", "procedures"
+    "findings",
+    "answers",
+    "regions",
+    "conditions",
+    "results",
+    "observations",
+    "procedures",
+    "onsets",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 
@@ -54,6 +61,8 @@ class ConceptCodes(Cited):
     regions: tuple[Region, ...] = ()
     #: procedures: the case modality the procedure is
     modality: str | None = None
+    #: onsets: the age range (months) the onset term defines; None as the upper end: open
+    age_months: tuple[float, float | None] | None = None
     #: checked against the terminology release itself (not only taken from the source)
     verified: bool = False
 
