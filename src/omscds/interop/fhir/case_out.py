@@ -27,15 +27,15 @@ from omscds.interop.fhir.studies import (
     REGION_EXTENSION,
 )
 from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.codes import SYSTEM_URIS
 from omscds.model import Case, TestResult
 
 __all__ = ["birth_date_for", "case_to_bundle"]
 
-_HPO = "http://human-phenotype-ontology.org"
-_UCUM = "http://unitsofmeasure.org"
+_HPO = SYSTEM_URIS["HPO"]
+_UCUM = SYSTEM_URIS["UCUM"]
 #: the v3 interpretation written on a urine HVA/VMA value for the test's overall result
 _INTERPRETATION = {"positive": "H", "negative": "N", "equivocal": "IND"}
-_MARKER_LOINC = {"hva": c.URINE_LOINC[0], "vma": c.URINE_LOINC[1]}
 #: a first guess at the day count (calendar months); ``birth_date_for`` then checks the reader
 _DAYS_PER_MONTH = 365.25 / 12
 
@@ -154,7 +154,8 @@ class _Writer:
     def markers(self, test: TestResult) -> None:
         """A plain urine test as LOINC HVA/VMA values, each carrying the test's verdict."""
         for analyte, value in test.quantitative.items():
-            code, display = _MARKER_LOINC[analyte]
+            loinc = self.kb.terminology.codes("observations", analyte)[0]
+            code, display = loinc.code, loinc.display
             res: dict[str, Any] = {
                 "resourceType": "Observation",
                 "status": "final",
@@ -167,6 +168,12 @@ class _Writer:
             if test.date is not None:
                 res["effectiveDateTime"] = test.date.isoformat()
             self.add("urine-", res)
+
+    def _region(self, region: str) -> dict[str, Any]:
+        code = self.kb.terminology.region_code(region)
+        if code is None:
+            return _coding(c.omscds_system("region"), region)
+        return _coding(code.uri, code.code, code.display)
 
     def report(self, test: TestResult) -> None:
         conclusion = [_concept(_coding(c.omscds_system("study-result"), test.result))]
@@ -190,9 +197,7 @@ class _Writer:
         extensions: list[dict[str, Any]] = [
             {
                 "url": REGION_EXTENSION,
-                "valueCodeableConcept": _concept(
-                    _coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[region])
-                ),
+                "valueCodeableConcept": _concept(self._region(region)),
             }
             for region in test.regions
         ]
@@ -228,7 +233,7 @@ def _plain_urine(test: TestResult) -> bool:
         and test.result in _INTERPRETATION
         and test.regions in ((), ("whole_body",))
         and bool(test.quantitative)
-        and set(test.quantitative) <= set(_MARKER_LOINC)
+        and set(test.quantitative) <= {"hva", "vma"}
         and not (test.findings or test.location or test.histology or test.note or test.extensions)
     )
 

@@ -19,7 +19,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from omscds.interop.fhir import codes as c
 from omscds.knowledge.codes import Code
 from omscds.knowledge.terminology import Terminology
-from omscds.model import Alert, Assessment, Recommendation
+from omscds.model import REGIONS, Alert, Assessment, Recommendation
 
 __all__ = [
     "INTERVAL_EXTENSION",
@@ -66,11 +66,20 @@ def _ref(patient_ref: str | None) -> dict[str, str]:
 
 
 def risk_assessment(
-    a: Assessment, *, patient_ref: str | None, basis: Sequence[str], now: dt.datetime
+    a: Assessment,
+    *,
+    patient_ref: str | None,
+    basis: Sequence[str],
+    now: dt.datetime,
+    terms: Terminology | None = None,
 ) -> dict[str, Any]:
     t = a.tumour
+    outcome = [
+        _standard(code) for code in (terms.codes("conditions", "neuroblastoma") if terms else ())
+    ]
+    outcome = [cd for cd in outcome if cd["system"] != _NEUROBLASTOMA["system"]][:1]
     prediction: dict[str, Any] = {
-        "outcome": {"coding": [_NEUROBLASTOMA], "text": "Neuroblastic tumour"},
+        "outcome": {"coding": [*outcome, _NEUROBLASTOMA], "text": "Neuroblastic tumour"},
         "probabilityDecimal": t.probability,
         "extension": [
             {
@@ -172,7 +181,7 @@ def service_requests(
     parts = _order_parts(modality, regions, terms)
     out = []
     for codings, where_all, label in parts:
-        where = [r for r in where_all if r in c.REGION_SNOMED]
+        where = [r for r in where_all if r in REGIONS]
         part_text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)]))
         if len(parts) > 1:
             part_text = f"{part_text.strip()} ({label or ', '.join(where)})"
@@ -205,7 +214,7 @@ def _region_coding(region: str, terms: Terminology | None) -> dict[str, str]:
     code = terms.region_code(region) if terms is not None else None
     if code is not None:
         return _standard(code)
-    return _coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[region])
+    return _coding(c.omscds_system("region"), region)
 
 
 def service_request(
@@ -233,7 +242,9 @@ def detected_issue(alert: Alert, *, patient_ref: str | None, now: dt.datetime) -
     return _check(DetectedIssue, data)
 
 
-def oms_observation(a: Assessment, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
+def oms_observation(
+    a: Assessment, *, patient_ref: str | None, now: dt.datetime, terms: Terminology | None = None
+) -> dict[str, Any]:
     components = []
     for crit in a.oms.criteria:
         comp: dict[str, Any] = {
@@ -254,8 +265,11 @@ def oms_observation(a: Assessment, *, patient_ref: str | None, now: dt.datetime)
         "category": [{"coding": [_coding(_OBS_CATEGORY, "exam")]}],
         "code": {
             "coding": [
+                *(
+                    _standard(code)
+                    for code in (terms.codes("conditions", "oms")[:1] if terms else ())
+                ),
                 _coding(c.omscds_system("concept"), "oms-criteria", "OMS diagnostic criteria"),
-                _coding(c.SNOMED_SYSTEM, *c.OMS_SNOMED),
             ]
         },
         "subject": _ref(patient_ref),
@@ -287,11 +301,13 @@ def assessment_bundle(
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": ra_url,
-            "resource": risk_assessment(a, patient_ref=patient_ref, basis=basis, now=now),
+            "resource": risk_assessment(
+                a, patient_ref=patient_ref, basis=basis, now=now, terms=terms
+            ),
         },
         {
             "fullUrl": f"urn:uuid:{uuid.uuid4()}",
-            "resource": oms_observation(a, patient_ref=patient_ref, now=now),
+            "resource": oms_observation(a, patient_ref=patient_ref, now=now, terms=terms),
         },
     ]
     for rec in a.recommendations:
