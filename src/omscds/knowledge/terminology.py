@@ -21,7 +21,14 @@ from omscds.errors import KnowledgeError
 from omscds.knowledge.codes import SYSTEM_URIS, Code
 from omscds.knowledge.schema import ASSUMPTION, Cited, Frozen, Region, Source
 
-__all__ = ["KINDS", "CodeDef", "ConceptCodes", "Terminology", "parse_terminology"]
+__all__ = [
+    "KINDS",
+    "CodeDef",
+    "ConceptCodes",
+    "Terminology",
+    "markdown_tables",
+    "parse_terminology",
+]
 
 Kind = Literal[
     "findings",
@@ -177,3 +184,48 @@ def parse_terminology(raw: Any, known_sources: Mapping[str, Any], fname: str) ->
                 raise KnowledgeError(f"{fname}: procedures[{i}] ({entry.concept}): modality?")
             entries.setdefault(kind, []).append(entry)
     return Terminology.build(entries, own)
+
+
+_TITLES = {
+    "findings": "Findings (SNOMED CT; HPO ids and descendants come from findings.yaml)",
+    "answers": "Answers (Observation.valueCodeableConcept)",
+    "regions": "Body structures -> regions (bodySite, body-region extension)",
+    "conditions": "Conditions (Condition.code, conclusionCode)",
+    "results": "Study results (conclusionCode)",
+    "observations": "Laboratory observations (Observation.code)",
+    "procedures": "Procedures and orders (ServiceRequest/Procedure/DiagnosticReport.code, ImagingStudy.procedureCode)",
+    "onsets": "HPO onset classes (phenopacket time elements)",
+}
+
+
+def markdown_tables(terms: Terminology, uris: Mapping[str, str]) -> str:
+    """The code tables as Markdown (docs/fhir-mapping.md embeds this; a test keeps them equal).
+
+    >>> print(markdown_tables(Terminology(), {"LOINC": "http://loinc.org"}).splitlines()[2])
+    | id | URI |
+    """
+    lines = ["### Code systems", "", "| id | URI |", "|---|---|"]
+    lines += [f"| {sid} | `{uri}` |" for sid, uri in uris.items()]
+    for kind in KINDS:
+        items = terms.entries.get(kind, ())
+        if not items:
+            continue
+        lines += ["", f"### {_TITLES.get(kind, kind)}", ""]
+        lines += ["| concept | means | codes (first = written) | source | verified |"]
+        lines += ["|---|---|---|---|---|"]
+        for item in items:
+            means = item.modality or ""
+            if item.regions:
+                means = " ".join(filter(None, [means, "/".join(item.regions)]))
+            if item.age_months is not None:
+                low, high = item.age_months
+                means = f"{low:g}–{'' if high is None else f'{high:g}'} months"
+            codes = "; ".join(
+                f"{cd.system} {cd.code}" + (f" {cd.display}" if cd.display else "")
+                for cd in item.codes
+            )
+            mark = "yes" if item.verified else "no"
+            lines.append(
+                f"| {item.concept} | {means} | {codes} | {', '.join(item.source)} | {mark} |"
+            )
+    return "\n".join(lines) + "\n"
