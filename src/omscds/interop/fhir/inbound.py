@@ -393,21 +393,24 @@ def _observation(
     ex: Extraction,
 ) -> tuple[bool, tuple[str, dict[str, Any]] | None]:
     code = res.get("code")
-    if _omscds_code(res, "history"):
+    cds = codings(code)  # once: this runs for every Observation of a prefetch (the hot path)
+    private = {cd.system: cd.code for cd in cds if cd.system.startswith(c.OMSCDS_CS)}
+    if c.omscds_system("history") in private:
         return _history(path, res, history, ex), severity
-    if _omscds_code(res, "severity-scale"):
+    if c.omscds_system("severity-scale") in private:
         date = _date(res, "effectiveDateTime", "issued")
         if severity is None or date >= severity[0]:
             severity = (date, _severity(res, date))
         return True, severity
-    if _omscds_code(res, "concept") == "oms-criteria":
+    if private.get(c.omscds_system("concept")) == "oms-criteria":
         ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
         return False, severity
-    for cd in codings(code):
+    key = None
+    for cd in cds:
         analyte = kb.terminology.concept("observations", cd.sid, cd.code)
         if analyte in ("hva", "vma"):
             return studies.add_marker(path, res, analyte, ex), severity
-    key = finder.key(code)
+        key = key or finder.key_of(cd)
     if key is None:
         diagnosis = finder.condition(code)
         if diagnosis is not None:
