@@ -273,3 +273,28 @@ def test_unknown_codes_are_listed_not_fatal() -> None:
     listed = [w for w in ex.warnings if w.code == f"{LOINC}|8302-2"]
     assert len(listed) == 20
     assert any("10 more Observation" in w.why for w in ex.warnings)
+
+
+def test_read_bundle_gives_a_typed_case_with_provenance() -> None:
+    from omscds.interop.fhir import read_bundle
+    from omscds.model import Case
+
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "d1",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "24627-2"}]},
+        "conclusionCode": [{"coding": [{"system": SCT, "code": "17621005"}]}],
+    }
+    intake = read_bundle(
+        _bundle(
+            PATIENT, _cond(SCT, "20262006", id="c7"), report, _obs({"system": LOINC, "code": "1-1"})
+        ),
+        KB,
+        today=TODAY,
+    )
+    assert isinstance(intake.case, Case)
+    assert intake.provenance["findings.ataxia"] == "Condition/c7"
+    assert intake.provenance["tests[0]"] == "DiagnosticReport/d1"
+    assert intake.provenance["age_months"] == "Patient/p1"
+    assert [w.resource for w in intake.warnings] == ["Observation/o1"]

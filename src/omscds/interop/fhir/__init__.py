@@ -5,11 +5,13 @@ from __future__ import annotations
 from omscds.interop.fhir.case_out import case_to_bundle
 from omscds.interop.fhir.inbound import (
     Extraction,
+    Intake,
     Notice,
     age_in_months,
     bundle_entries,
     bundle_to_case,
     extract_case,
+    read_bundle,
 )
 from omscds.interop.fhir.outbound import (
     assessment_bundle,
@@ -25,6 +27,7 @@ from omscds.interop.fhir.studies import REGION_EXTENSION, judge_marker
 __all__ = [
     "REGION_EXTENSION",
     "Extraction",
+    "Intake",
     "Notice",
     "age_in_months",
     "assessment_bundle",
@@ -36,6 +39,7 @@ __all__ = [
     "judge_marker",
     "oms_observation",
     "operation_outcome",
+    "read_bundle",
     "risk_assessment",
     "service_request",
     "service_requests",

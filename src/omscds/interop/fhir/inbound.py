@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from omscds.errors import InteropError
 from omscds.interop.fhir import codes as c
+from omscds.interop.fhir.extraction import Extraction, Intake, Notice, ref_of
 from omscds.interop.fhir.jsonshape import Cd, as_dict, as_list, as_str, codings, number
+from omscds.interop.fhir.patient import AGE_EXTENSION, age_in_months, choose_patient, patient_fields
 from omscds.interop.fhir.semantics import (
     DROPPED_STATUS,
     condition_status,
@@ -39,23 +40,18 @@ __all__ = [
     "HISTORY_FIELDS",
     "Extraction",
     "FindingReader",
+    "Intake",
     "Notice",
     "age_in_months",
     "bundle_entries",
     "bundle_to_case",
     "extract_case",
+    "read_bundle",
 ]
 
-#: months per day, a calendar conversion (365.25 / 12 days per month)
-_DAYS_PER_MONTH = 365.25 / 12
-_SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 #: resources read for the case; any other type is outside what omscds looks at (not a warning)
 _READ = frozenset({"Observation", "Condition", "DiagnosticReport", "ImagingStudy", "Procedure"})
-#: at most this many "not recognised" notices per resource type; the rest are counted
-_UNRECOGNISED_LISTED = 20
 
-#: ``valueDecimal`` on Patient: the exact age in months on the bundle's date
-AGE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/age-months"
 #: ``Bundle.identifier.system`` carrying the case id
 CASE_ID_SYSTEM = "https://omscds.org/fhir/NamingSystem/case-id"
 #: the case's history items: numbers (weeks), booleans, strings (dates, codes) and objects
@@ -72,72 +68,7 @@ HISTORY_FIELDS: dict[str, type] = {
     "prior_cancer": dict,
     "resection": dict,
 }
-#: the age extension is used when it is within this many months of the birth-date age
-_AGE_AGREEMENT = 0.1
 _WEEKS = {"wk": 1.0, "week": 1.0, "weeks": 1.0, "d": 1 / 7, "day": 1 / 7, "days": 1 / 7}
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something in the input that was not used, or used with a caveat."""
-
-    path: str
-    resource: str
-    why: str
-    code: str = ""
-
-    def __str__(self) -> str:
-        where = self.resource or self.path
-        return f"{where}: {self.why}" + (f" [{self.code}]" if self.code else "")
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "resource": self.resource, "code": self.code, "why": self.why}
-
-
-def _ref_of(res: dict[str, Any]) -> str:
-    rtype, rid = res.get("resourceType"), res.get("id")
-    return f"{rtype}/{rid}" if isinstance(rtype, str) and isinstance(rid, str) else ""
-
-
-@dataclass
-class Extraction:
-    """What the inbound reader found: a case document, and what it could not use."""
-
-    case: dict[str, Any]
-    patient_id: str | None = None
-    basis: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[Notice] = field(default_factory=list)
-    #: diagnoses recorded in the input (``oms``: "confirmed" / "provisional"), reported, not used
-    diagnoses: dict[str, str] = field(default_factory=dict)
-    _unrecognised: dict[str, int] = field(default_factory=dict, repr=False)
-
-    def warn(self, path: str, res: dict[str, Any], why: str, code: str = "") -> None:
-        self.warnings.append(Notice(path, _ref_of(res), why, code))
-
-    def unrecognised(self, path: str, res: dict[str, Any], concept: Any) -> None:
-        rtype = str(res.get("resourceType"))
-        n = self._unrecognised[rtype] = self._unrecognised.get(rtype, 0) + 1
-        if n <= _UNRECOGNISED_LISTED:
-            shown = ", ".join(cd.label() for cd in codings(concept)) or "no coding"
-            self.warn(path, res, f"{rtype} code not recognised; not used", shown)
-
-    def finish(self) -> None:
-        for rtype, n in sorted(self._unrecognised.items()):
-            if n > _UNRECOGNISED_LISTED:
-                more = n - _UNRECOGNISED_LISTED
-                self.warnings.append(
-                    Notice("", "", f"{more} more {rtype} resources with codes not recognised")
-                )
-        self._unrecognised.clear()
-
-    def raise_problems(self) -> None:
-        if self.problems:
-            path, msg = self.problems[0]
-            raise InteropError(
-                f"{msg}" + (f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""),
-                path=path,
-            )
 
 
 def bundle_entries(
@@ -166,31 +97,6 @@ def bundle_entries(
                 )
             continue
         yield f"Bundle.entry[{i}].resource", res
-
-
-def _parse_date(text: str, path: str) -> dt.date:
-    parts = text.split("-")
-    try:
-        if len(parts) == 1:
-            return dt.date(int(parts[0]), 7, 1)
-        if len(parts) == 2:
-            return dt.date(int(parts[0]), int(parts[1]), 15)
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise InteropError(f"not a FHIR date: {text!r}", path=path) from None
-
-
-def age_in_months(birth: str, today: dt.date) -> float:
-    """Age from a FHIR date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; partial dates use the middle).
-
-    >>> age_in_months("2024-01-15", dt.date(2026, 1, 15))
-    24.0
-    """
-    born = _parse_date(birth, "Patient.birthDate")
-    days = (today - born).days
-    if days < 0:
-        raise InteropError("birth date is in the future", path="Patient.birthDate")
-    return round(days / _DAYS_PER_MONTH, 1)
 
 
 def _date(res: dict[str, Any], *keys: str) -> str:
@@ -236,58 +142,6 @@ class FindingReader:
         return None
 
 
-class _Patient:
-    """Which Patient the request is about, and whether a resource belongs to them."""
-
-    def __init__(self, path: str, res: dict[str, Any], aliases: Iterable[str]) -> None:
-        self.path, self.res = path, res
-        self.id = as_str(res.get("id"))
-        self.refs = {a for a in aliases if a}
-        if self.id:
-            self.refs.add(f"Patient/{self.id}")
-
-    def owns(self, res: dict[str, Any]) -> bool:
-        subject = as_dict(res.get("subject") or res.get("patient"))
-        ref = as_str(subject.get("reference"))
-        if not ref or not self.refs:
-            return True
-        if ref in self.refs:
-            return True
-        return bool(self.id) and ref.rstrip("/").endswith(f"/Patient/{self.id}")
-
-
-def _choose_patient(
-    items: list[tuple[str, dict[str, Any]]],
-    ex: Extraction,
-    patient_id: str | None,
-    aliases: Iterable[str],
-) -> _Patient | None:
-    patients = [(p, r) for p, r in items if r.get("resourceType") == "Patient"]
-    if patient_id is not None:
-        mine = [(p, r) for p, r in patients if r.get("id") == patient_id]
-        for p, r in patients:
-            if r.get("id") != patient_id:
-                ex.warn(p, r, f"not the patient of this request (Patient/{patient_id}); not used")
-        if not mine:
-            if patients:
-                ex.problems.append(("Patient", f"no Patient/{patient_id} among the data sent"))
-            else:
-                ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
-            return None
-        return _Patient(*mine[0], aliases)
-    ids = {as_str(r.get("id")) or f"#{p}" for p, r in patients}
-    if len(ids) > 1:
-        shown = ", ".join(sorted(f"Patient/{i}" if not i.startswith("#") else i for i in ids))
-        ex.problems.append(
-            ("Bundle.entry", f"one Patient per request: this Bundle holds {len(ids)} ({shown})")
-        )
-        return None
-    if not patients:
-        ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
-        return None
-    return _Patient(*patients[0], aliases)
-
-
 def extract_case(
     resources: Iterable[tuple[str, dict[str, Any]]],
     kb: KnowledgeBase,
@@ -305,7 +159,7 @@ def extract_case(
     """
     ex = Extraction(case={}, patient_id=patient_id)
     items = list(resources)
-    patient = _choose_patient(items, ex, patient_id, patient_aliases)
+    patient = choose_patient(items, ex, patient_id, patient_aliases)
     finder = FindingReader(kb)
     studies = StudyReader(kb)
     findings: dict[str, tuple[str, str, str]] = {}  # key -> (state, date, path)
@@ -343,22 +197,25 @@ def extract_case(
             used = _condition(path, res, finder, studies, findings, history, ex)
         else:
             used = studies.add(path, res, ex)
-        ref = _ref_of(res)
+        ref = ref_of(res)
         if used and ref:
             ex.basis.append(ref)
     if patient is None:
         ex.finish()
         return ex
-    _patient_fields(patient, today, ex)
+    patient_fields(patient, today, ex)
     if "age_months" not in ex.case:
         ex.finish()
         return ex
     ex.case["findings"] = {k: v[0] for k, v in sorted(findings.items())}
+    ex.provenance.update({f"findings.{k}": v[2] for k, v in findings.items()})
     if history:
         ex.case["history"] = {k: v[1] for k, v in sorted(history.items())}
     if severity is not None:
         ex.case["severity"] = severity[1]
     ex.case["tests"] = studies.tests(ex)
+    for i, test in enumerate(ex.case["tests"]):
+        ex.provenance[f"tests[{i}]"] = test.pop("_from", "")
     ex.finish()
     extensions: dict[str, Any] = {}
     if ex.warnings:
@@ -401,6 +258,7 @@ def _observation(
         date = _date(res, "effectiveDateTime", "issued")
         if severity is None or date >= severity[0]:
             severity = (date, _severity(res, date))
+            ex.provenance["severity"] = ref_of(res) or path
         return True, severity
     if private.get(c.omscds_system("concept")) == "oms-criteria":
         ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
@@ -493,55 +351,6 @@ def _diagnosis(
     return studies.add_diagnosis(path, res, diagnosis, ex)
 
 
-def _patient_fields(patient: _Patient, today: dt.date, ex: Extraction) -> None:
-    ppath, pres = patient.path, patient.res
-    ex.patient_id = ex.patient_id or patient.id
-    birth = pres.get("birthDate")
-    if not isinstance(birth, str):
-        ex.problems.append((f"{ppath}.birthDate", "required to compute the age"))
-        return
-    on = today
-    deceased = pres.get("deceasedDateTime")
-    if isinstance(deceased, str):
-        try:
-            died = _parse_date(deceased, f"{ppath}.deceasedDateTime")
-        except InteropError as exc:
-            ex.warn(ppath, pres, f"deceasedDateTime not a date ({exc.message}); age to today")
-        else:
-            if died < on:
-                on = died
-                ex.warn(ppath, pres, f"deceased on {died.isoformat()}: age at death used")
-    elif pres.get("deceasedBoolean") is True:
-        ex.warn(ppath, pres, "deceased, date not given: age counted to today")
-    try:
-        ex.case["age_months"] = _age(ppath, pres, birth, on, ex)
-    except InteropError as exc:
-        ex.problems.append((f"{ppath}.birthDate", exc.message))
-        return
-    gender = pres.get("gender")
-    ex.case["sex"] = _SEX.get(gender, "unknown") if isinstance(gender, str) else "unknown"
-    ex.case["visit_date"] = on.isoformat()
-
-
-def _age(path: str, patient: dict[str, Any], birth: str, today: dt.date, ex: Extraction) -> float:
-    """The birth-date age, refined by ``AGE_EXTENSION`` when the two agree (else a warning)."""
-    age = age_in_months(birth, today)
-    for ext in as_list(patient.get("extension")):
-        if not isinstance(ext, dict) or ext.get("url") != AGE_EXTENSION:
-            continue
-        exact = number(ext.get("valueDecimal"))
-        if exact is None:
-            continue
-        if abs(exact - age) <= _AGE_AGREEMENT:
-            return exact
-        ex.warn(
-            path,
-            patient,
-            f"age extension ({exact} months) disagrees with birthDate ({age}); birthDate used",
-        )
-    return age
-
-
 def _omscds_code(res: dict[str, Any], name: str) -> str | None:
     for cd in codings(res.get("code")):
         if cd.system == c.omscds_system(name):
@@ -575,6 +384,7 @@ def _history(
     old = history.get(name)
     if old is None or not old[0] or not date or date >= old[0]:
         history[name] = (date, value)
+        ex.provenance[f"history.{name}"] = ref_of(res) or path
     return True
 
 
@@ -623,18 +433,19 @@ def _put(
     res: dict[str, Any],
     ex: Extraction,
 ) -> None:
+    where = ref_of(res) or path
     old = findings.get(key)
     if old is None or (state != "unknown" and old[0] == "unknown"):
-        findings[key] = (state, date, path)
+        findings[key] = (state, date, where)
         return
     if state == "unknown" or old[0] == state:
         return
     if date and old[1] and date != old[1]:  # the more recent record wins
         if date > old[1]:
-            findings[key] = (state, date, path)
+            findings[key] = (state, date, where)
         return
     ex.warn(path, res, f"{key} is {state} here but {old[0]} at {old[2]} (same or no date): unknown")
-    findings[key] = ("unknown", date or old[1], path)
+    findings[key] = ("unknown", date or old[1], f"{old[2]}, {where}")
 
 
 def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extraction:
@@ -659,3 +470,8 @@ def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extract
     ):
         ex.case = {"case_id": ident["value"], **ex.case}
     return ex
+
+
+def read_bundle(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Intake:
+    """A Bundle as a typed case with provenance (InteropError/InputError when unusable)."""
+    return bundle_to_case(bundle, kb, today=today).intake()

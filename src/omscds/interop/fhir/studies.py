@@ -39,7 +39,7 @@ from omscds.model import MODALITIES, REGIONS
 from omscds.model.case import HISTOLOGIES, REGIONS_REQUIRED
 
 if TYPE_CHECKING:
-    from omscds.interop.fhir.inbound import Extraction
+    from omscds.interop.fhir.extraction import Extraction
 
 __all__ = [
     "LOCATION_EXTENSION",
@@ -87,6 +87,11 @@ def judge_marker(res: dict[str, Any]) -> str | None:
         if unit == (as_str(vq.get("code")) or as_str(vq.get("unit"))):
             return "positive" if value > limit else "negative"
     return None
+
+
+def _where(path: str, res: dict[str, Any]) -> str:
+    rtype, rid = res.get("resourceType"), res.get("id")
+    return f"{rtype}/{rid}" if isinstance(rtype, str) and isinstance(rid, str) else path
 
 
 def _day(res: dict[str, Any], *keys: str) -> str | None:
@@ -146,6 +151,7 @@ class StudyReader:
             "result": "positive",
             "histology": histology,
             "note": f"confirmed {histology} diagnosis ({path})",
+            "_from": _where(path, res),
         }
         day = _day(res, "onsetDateTime", "recordedDate")
         if day:
@@ -206,6 +212,7 @@ class StudyReader:
         for i, (path, rep) in enumerate(self.reports, start=1):
             test = self._report(path, rep, used, ex)
             if test:
+                test["_from"] = _where(path, rep)
                 dated.append((test.get("date", ""), i, test))
         for ref, (path, st) in self.studies.items():
             if ref in used:
@@ -216,10 +223,12 @@ class StudyReader:
             if test:
                 if _day(st, "started"):
                     test["date"] = _day(st, "started")
+                test["_from"] = _where(path, st)
                 dated.append((test.get("date", ""), 10_000, test))
         for path, proc in self.procedures:
             test = self._procedure_test(path, proc, ex)
             if test:
+                test["_from"] = _where(path, proc)
                 dated.append((test.get("date", ""), 20_000, test))
         for test in self.diagnoses:
             dated.append((test.get("date", ""), 30_000, test))
@@ -287,6 +296,7 @@ class StudyReader:
             test["quantitative"] = quantitative
         if dates:
             test["date"] = max(dates)
+        test["_from"] = ", ".join(_where(p, r) for p, _, v, r in self.markers if v is not None)
         return test
 
     def _report(
