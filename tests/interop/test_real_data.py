@@ -108,3 +108,16 @@ def test_real_phenopackets_import(kb, kit, client) -> None:
             read_phenopacket(json.loads(path.read_text()), kb)
     assert imported / len(PHENOPACKETS) >= 0.88
     assert len(no_age) <= 6  # packets with no timeAtLastEncounter, no onset, no date of birth
+
+
+def test_child_without_findings_gets_no_orders(client) -> None:
+    """Issue 11 failure 8: no urgent toxicology (or any) ServiceRequest for an empty record."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient", "id": "p", "birthDate": "2024-01-01"}}],
+    }
+    r = client.post("/fhir/$assess", json=bundle)
+    assert r.status_code == 200
+    kinds = [e["resource"]["resourceType"] for e in r.json()["entry"]]
+    assert "ServiceRequest" not in kinds

@@ -167,3 +167,18 @@ def test_one_card_with_readable_citations(kit, kb) -> None:
         run_hook("omscds-patient-view", req, kb, today=TODAY, fetch_timeout=1, one_card=False)
     )
     assert len(every.cards) > 1
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "ordered"),
+    [
+        ("http://loinc.org", "11146-8", True),  # urine HVA by LOINC
+        ("http://www.ama-assn.org/go/cpt", "84585", True),  # urine VMA by CPT
+        ("http://www.ama-assn.org/go/cpt", "71250", False),  # CT chest: nothing to warn about
+    ],
+)
+def test_order_codes(kb, system: str, code: str, ordered: bool) -> None:
+    from omscds.interop.cdshooks.services import ordered_modalities
+
+    sr = {"resourceType": "ServiceRequest", "code": {"coding": [{"system": system, "code": code}]}}
+    assert bool(ordered_modalities(sr, kb.terminology)) is ordered

@@ -302,9 +302,8 @@ def _condition(
         if diagnosis is None:
             ex.unrecognised(path, res, code)
             return False
-        if st.why and st.state is None and not st.current and st.confirmed:
-            pass  # a resolved diagnosis still says something (a past tumour)
-        elif st.state is None:
+        # a resolved, confirmed diagnosis still says something: a past tumour
+        if st.state is None and not (st.confirmed and not st.current):
             ex.warn(path, res, f"{diagnosis}: {st.why}")
             return False
         if st.state == "absent":
