@@ -103,3 +103,28 @@ def test_severity_descriptors_are_marked_unconfirmed(kb: KnowledgeBase) -> None:
     assert mp.total_max == 18
     assert not any(i.descriptors_confirmed for i in mp.items)
     assert mp.is_assumption
+
+
+def test_the_shipped_knowledge_base_describes_every_contract_modality() -> None:
+    from omscds.model import MODALITIES
+
+    kb = load_knowledge()
+    assert set(kb.modalities) == set(MODALITIES)
+    for m in kb.modalities.values():
+        if m.regions_required:
+            assert not m.default_regions, m.id
+
+
+def test_a_modality_outside_the_contract_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from omscds.errors import KnowledgeError
+    from omscds.model import parse_case
+    from omscds.reasoning import resolve
+    from tests.knowledge.tiny import TINY, write_tiny
+
+    mods = dict(TINY["modalities.yaml"])
+    mods["modalities"] = [*mods["modalities"], {"id": "tarot", "label": "Tarot", "kind": "other"}]
+    kb = load_knowledge(write_tiny(tmp_path, **{"modalities.yaml": mods}))
+    with pytest.raises(KnowledgeError, match="tarot"):
+        resolve(parse_case({"age_months": 10}), kb)

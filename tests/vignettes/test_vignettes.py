@@ -75,6 +75,13 @@ def test_vignette(name: str, kb: KnowledgeBase) -> None:
         assert rec_ids[0] == e["first_id"], rec_ids
     if "warnings_contain" in e:
         assert any(e["warnings_contain"] in w for w in a.warnings), a.warnings
+    nexts = [t.modality for t in a.tumour.next_tests]
+    for m in e.get("next_tests_include", []):
+        assert m in nexts, (m, nexts)
+    for m in e.get("next_tests_exclude", []):
+        assert m not in nexts, (m, nexts)
+    if "next_first" in e:
+        assert nexts and nexts[0] == e["next_first"], nexts
     if e.get("no_paediatric"):
         texts = " ".join(r.title + " " + r.rationale for r in a.recommendations).lower()
         assert "paediatric" not in texts and "neuroblastoma" not in texts, texts

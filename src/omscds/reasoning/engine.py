@@ -39,7 +39,7 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     # (OMS can first appear after a resection with ataxia and myoclonus alone)
     signs = any(rc.present(k) for c in kb.criteria[:2] for k in c.any_of)
     view = search_view(
-        case, kb, tumour.result.population, signs or oms.status in ("criteria_met", "possible")
+        rc.case, kb, tumour.result.population, signs or oms.status in ("criteria_met", "possible")
     )
     facts = derive_facts(rc, base, oms, differential, tumour, severity, kb, view)
     leader = differential[0].condition if differential else None
