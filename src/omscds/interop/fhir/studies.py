@@ -36,7 +36,7 @@ from omscds.interop.fhir.jsonshape import (
 )
 from omscds.knowledge import KnowledgeBase
 from omscds.model import MODALITIES, REGIONS
-from omscds.model.case import HISTOLOGIES, REGIONS_REQUIRED
+from omscds.model.case import HISTOLOGIES
 
 if TYPE_CHECKING:
     from omscds.interop.fhir.extraction import Extraction
@@ -109,6 +109,8 @@ class StudyReader:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.terms = kb.terminology
+        #: modalities whose regions must be known (CT, MRI, ultrasound: modalities.yaml)
+        self.regions_required = frozenset(k for k, m in kb.modalities.items() if m.regions_required)
         self.test_finding_hpo = {f.hpo: k for k, f in kb.test_findings.items() if f.hpo}
         self.test_finding_keys = frozenset(kb.test_findings)
         self.markers: list[tuple[str, str, str | None, dict[str, Any]]] = []
@@ -246,7 +248,7 @@ class StudyReader:
             return None
         modality, regions = named
         regions = regions or sites
-        if modality in REGIONS_REQUIRED and not regions:
+        if modality in self.regions_required and not regions:
             ex.warn(path, res, f"{modality} without a usable body region; not used")
             return None
         test: dict[str, Any] = {"modality": modality, "result": "pending"}
@@ -322,7 +324,7 @@ class StudyReader:
         regions = regions or self._sites(ext_sites, path, rep, ex)
         if not regions and study is not None:
             regions = self._study_sites(study, path, ex)
-        if not regions and modality in REGIONS_REQUIRED:
+        if not regions and modality in self.regions_required:
             ex.warn(
                 path,
                 rep,
