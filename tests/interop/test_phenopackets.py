@@ -149,3 +149,13 @@ def test_bad_packets(kb, over: dict[str, Any], err: type[Exception], path: str) 
     with pytest.raises(err) as exc:
         phenopacket_to_case(_packet(**over), kb)
     assert exc.value.path == path  # type: ignore[attr-defined]
+
+
+def test_intake_is_typed_with_provenance(kb) -> None:
+    from omscds.interop.phenopackets import read_phenopacket
+    from omscds.model import Case
+
+    intake = read_phenopacket(_packet(), kb).intake()
+    assert isinstance(intake.case, Case)
+    assert intake.provenance["findings.opsoclonus"] == "phenotypicFeatures[0].type.id"
+    assert intake.provenance["findings.myoclonus"] == "phenotypicFeatures[1].type.id"

@@ -25,10 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from omscds.errors import InteropError
+from omscds.interop.intake import Intake, Notice
 from omscds.knowledge import KnowledgeBase
+from omscds.model import parse_case
 
 __all__ = ["PhenopacketImport", "iso8601_months", "phenopacket_to_case", "read_phenopacket"]
 
@@ -78,13 +81,23 @@ class PhenopacketImport:
     """The case document read from a packet, and what was not understood or was approximated."""
 
     case: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    def intake(self) -> Intake:
+        """The typed case (InputError when the document is not a valid case)."""
+        return Intake(
+            case=parse_case(self.case),
+            provenance=MappingProxyType(dict(self.provenance)),
+            warnings=tuple(self.warnings),
+        )
 
 
 class _Reader:
     def __init__(self, doc: dict[str, Any], kb: KnowledgeBase) -> None:
         self.doc, self.kb = doc, kb
-        self.warnings: list[str] = []
+        self.warnings: list[Notice] = []
+        self.provenance: dict[str, str] = {}
         self.unknown = 0
         subject = doc.get("subject")
         self.subject: dict[str, Any] = subject if isinstance(subject, dict) else {}
@@ -125,11 +138,11 @@ class _Reader:
             found = self.time_months(own, "subject.timeAtLastEncounter")
             if found is not None:
                 if found[1] != "age":
-                    self.warnings.append(f"age from subject.timeAtLastEncounter: {found[1]}")
+                    self.warn("subject.timeAtLastEncounter", f"age from {found[1]}")
                 return found[0]
         created = _date(_dict(self.doc.get("metaData")).get("created"))
         if self.born and created:
-            self.warnings.append("age from subject.dateOfBirth and metaData.created")
+            self.warn("subject.dateOfBirth", "age from the date of birth and metaData.created")
             return _months_between(self.born, created)
         best: tuple[float, str, str] | None = None
         for group in ("phenotypicFeatures", "diseases"):
@@ -139,7 +152,7 @@ class _Reader:
                     try:
                         found = self.time_months(_dict(item).get(key), path)
                     except InteropError as exc:
-                        self.warnings.append(f"{path}: {exc.message}; not used")
+                        self.warn(path, f"{exc.message}; not used")
                         continue
                     if found is not None and (best is None or found[0] > best[0]):
                         best = (found[0], found[1], path)
@@ -149,17 +162,21 @@ class _Reader:
                 "dateOfBirth with metaData.created, or an onset)",
                 path="subject.timeAtLastEncounter",
             )
-        self.warnings.append(
+        self.warn(
+            best[2],
             f"age not given for the subject: the latest age the packet records is used "
-            f"({best[2]}: {best[1]}, {best[0]:g} months)"
+            f"({best[1]}, {best[0]:g} months)",
         )
         return best[0]
+
+    def warn(self, path: str, why: str, code: str = "") -> None:
+        self.warnings.append(Notice(path, "", why, code))
 
     def note_unknown(self, path: str, term: str, label: Any) -> None:
         self.unknown += 1
         if self.unknown <= _MAX_LISTED:
             shown = f"{term} {label}" if isinstance(label, str) else term
-            self.warnings.append(f"{path}: {shown} is not a term omscds uses; not used")
+            self.warn(path, f"{shown} is not a term omscds uses; not used")
 
     def tumour(self, term: str) -> str | None:
         prefix = term.split(":", 1)[0]
@@ -173,7 +190,7 @@ class _Reader:
             term_obj = _dict(_dict(feat).get("type"))
             term = term_obj.get("id")
             if not isinstance(term, str):
-                self.warnings.append(f"{path}.type.id: missing (an HP id); not used")
+                self.warn(f"{path}.type.id", "missing (an HP id); not used")
                 continue
             excluded = _dict(feat).get("excluded") is True
             key = self.kb.finding_key(term)
@@ -185,6 +202,8 @@ class _Reader:
                     self.note_unknown(f"{path}.type.id", term, term_obj.get("label"))
                 continue
             (absent if excluded else present).setdefault(key, set()).add(term)
+            if not excluded or f"findings.{key}" not in self.provenance:
+                self.provenance[f"findings.{key}"] = f"{path}.type.id"
         findings: dict[str, str] = {}
         for key in sorted(set(present) | set(absent)):
             if key not in present:
@@ -192,9 +211,10 @@ class _Reader:
                 continue
             root = self.kb.findings[key].hpo if key in self.kb.findings else None
             if root is not None and root in absent.get(key, set()) and root not in present[key]:
-                self.warnings.append(
+                self.warn(
+                    f"findings.{key}",
                     f"{key}: {root} is excluded but a narrower term "
-                    f"({', '.join(sorted(present[key]))}) is present; read as unknown"
+                    f"({', '.join(sorted(present[key]))}) is present; read as unknown",
                 )
                 findings[key] = "unknown"
             else:
@@ -250,8 +270,11 @@ def read_phenopacket(doc: Any, kb: KnowledgeBase) -> PhenopacketImport:
     if isinstance(doc.get("id"), str):
         case["case_id"] = doc["id"]
     if reader.unknown > _MAX_LISTED:
-        reader.warnings.append(f"{reader.unknown - _MAX_LISTED} more terms omscds does not use")
-    return PhenopacketImport(case=case, warnings=reader.warnings)
+        reader.warn(
+            "phenotypicFeatures", f"{reader.unknown - _MAX_LISTED} more terms omscds does not use"
+        )
+    reader.provenance["age_months"] = "subject"
+    return PhenopacketImport(case=case, warnings=reader.warnings, provenance=reader.provenance)
 
 
 def phenopacket_to_case(doc: Any, kb: KnowledgeBase) -> dict[str, Any]:
@@ -259,5 +282,5 @@ def phenopacket_to_case(doc: Any, kb: KnowledgeBase) -> dict[str, Any]:
     result = read_phenopacket(doc, kb)
     case = dict(result.case)
     if result.warnings:
-        case["extensions"] = {"phenopacket_warnings": result.warnings}
+        case["extensions"] = {"phenopacket_warnings": [str(w) for w in result.warnings]}
     return case

@@ -1,42 +1,24 @@
 """What a reader found: the case, where each field came from, and what it could not use.
 
 ``Extraction`` is the working result of the FHIR readers (a case *document*, checked later);
-``Intake`` is what an adapter hands on: a validated, typed ``Case`` plus its provenance (which
-resource gave which field) and the notices (which resource, which code, why not used).
+``Extraction.intake()`` gives what every adapter hands on (``omscds.interop.intake.Intake``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from omscds.errors import InteropError
 from omscds.interop.fhir.jsonshape import codings
-from omscds.model import Case, parse_case
+from omscds.interop.intake import Intake, Notice
+from omscds.model import parse_case
 
 __all__ = ["Extraction", "Intake", "Notice", "ref_of"]
 
 #: at most this many "not recognised" notices per resource type; the rest are counted
 _UNRECOGNISED_LISTED = 20
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something in the input that was not used, or used with a caveat."""
-
-    path: str
-    resource: str
-    why: str
-    code: str = ""
-
-    def __str__(self) -> str:
-        where = self.resource or self.path
-        return f"{where}: {self.why}" + (f" [{self.code}]" if self.code else "")
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "resource": self.resource, "code": self.code, "why": self.why}
 
 
 def ref_of(res: dict[str, Any]) -> str:
@@ -96,15 +78,3 @@ class Extraction:
             patient_id=self.patient_id,
             basis=tuple(self.basis),
         )
-
-
-@dataclass(frozen=True)
-class Intake:
-    """A case read from outside, with where each field came from and what was not used."""
-
-    case: Case
-    provenance: Mapping[str, str]
-    warnings: tuple[Notice, ...] = ()
-    patient_id: str | None = None
-    #: the resources the case was built from (``RiskAssessment.basis``)
-    basis: tuple[str, ...] = ()
