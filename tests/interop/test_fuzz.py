@@ -171,3 +171,34 @@ def test_hostile_json_is_a_400_on_fhir_and_cds(kit) -> None:
                 r = client.post(url, content=body, headers={"content-type": "application/json"})
                 assert r.status_code == 400, (url, body[:40], r.text[:200])
                 assert r.json()["resourceType"] == "OperationOutcome"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.integers(min_value=1, max_value=3))
+def test_mutated_hook_bodies_are_4xx_at_worst(kit, data: st.DataObject, n: int) -> None:
+    body = kit.hook_request(
+        "order-sign",
+        kit.prefetch_for(_resources(kit)[:-1]),
+        draftOrders=kit.mibg_order(),
+    )
+    body = _mutate(body, data, n)
+    app = create_app(Settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
+    with TestClient(app) as client:
+        r = client.post("/cds-services/omscds-order-sign", json=body)
+        assert r.status_code < 500, r.text[:300]
+        fb = _mutate(
+            {
+                "feedback": [
+                    {
+                        "card": "c",
+                        "outcome": "overridden",
+                        "overrideReason": {"userComment": "x"},
+                        "outcomeTimestamp": "2026-01-10T09:00:00Z",
+                    }
+                ]
+            },
+            data,
+            1,
+        )
+        r = client.post("/cds-services/omscds-order-sign/feedback", json=fb)
+        assert r.status_code < 500, r.text[:300]

@@ -121,3 +121,26 @@ def test_child_without_findings_gets_no_orders(client) -> None:
     assert r.status_code == 200
     kinds = [e["resource"]["resourceType"] for e in r.json()["entry"]]
     assert "ServiceRequest" not in kinds
+
+
+@pytest.mark.parametrize("path", SYNTHEA or [None], ids=lambda p: p.stem[:8] if p else "missing")
+def test_synthea_patient_through_patient_view(kb, kit, path: Path | None) -> None:
+    """The same real patients as CDS Hooks prefetch (searchsets by type) get an answer."""
+    import asyncio
+
+    from omscds.interop.cdshooks import CdsRequest, run_hook
+
+    if path is None:
+        kit.shared_file("data/synthea")
+    bundle = json.loads(path.read_text())
+    resources = [e["resource"] for e in bundle["entry"]]
+    pid = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    prefetch = kit.prefetch_for(resources)
+    body = kit.hook_request("patient-view", prefetch)
+    body["context"]["patientId"] = pid
+    req = CdsRequest.model_validate(body)
+    resp = asyncio.run(run_hook("omscds-patient-view", req, kb, today=TODAY, fetch_timeout=1))
+    for card in resp.cards:
+        assert len(card.summary) < 140
+    ex = bundle_to_case(bundle, kb, today=TODAY)
+    assert not any("not this patient" in w.why for w in ex.warnings)

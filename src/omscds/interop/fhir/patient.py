@@ -68,7 +68,7 @@ class PatientRef:
         ref = as_str(subject.get("reference"))
         if not ref or not self.refs:
             return True
-        if ref in self.refs:
+        if ref in self.refs or (self.id and ref == f"urn:uuid:{self.id}"):
             return True
         return bool(self.id) and ref.rstrip("/").endswith(f"/Patient/{self.id}")
 
