@@ -298,3 +298,11 @@ def test_read_bundle_gives_a_typed_case_with_provenance() -> None:
     assert intake.provenance["tests[0]"] == "DiagnosticReport/d1"
     assert intake.provenance["age_months"] == "Patient/p1"
     assert [w.resource for w in intake.warnings] == ["Observation/o1"]
+
+
+def test_exam_observation_whose_value_is_the_finding() -> None:
+    obs = _obs(
+        {"system": LOINC, "code": "29545-1", "display": "Physical findings"},
+        valueCodeableConcept={"coding": [{"system": SCT, "code": "194177006"}]},
+    )
+    assert _read(obs).case["findings"] == {"opsoclonus": "present"}

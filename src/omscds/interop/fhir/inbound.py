@@ -273,8 +273,14 @@ def _observation(
         diagnosis = finder.condition(code)
         if diagnosis is not None:
             return _diagnosis(path, res, diagnosis, True, True, studies, history, ex), severity
-        ex.unrecognised(path, res, code)
-        return False, severity
+        # an exam Observation ("physical findings") whose value names the finding seen
+        seen = finder.key(res.get("valueCodeableConcept"))
+        if seen is None:
+            ex.unrecognised(path, res, code)
+            return False, severity
+        date = _date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+        _put(findings, seen, "present", date, path, res, ex)
+        return True, severity
     reading = observation_reading(res, kb.terminology)
     if reading.why:
         ex.warn(path, res, f"{key}: {reading.why}")
