@@ -16,13 +16,22 @@ from omscds.knowledge import KnowledgeBase
 from omscds.reasoning import assess_data
 
 HERE = Path(__file__).parent
+EXAMPLES = HERE.parents[1] / "examples"
 VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted(HERE.glob("*.json"))}
+
+
+def _case(doc: dict[str, Any]) -> dict[str, Any]:
+    """The vignette's own case, or the bundled example it names."""
+    if "example" in doc:
+        case: dict[str, Any] = json.loads((EXAMPLES / doc["example"]).read_text())
+        return case
+    return dict(doc["case"])
 
 
 @pytest.mark.parametrize("name", sorted(VIGNETTES))
 def test_vignette(name: str, kb: KnowledgeBase) -> None:
     doc = VIGNETTES[name]
-    a = assess_data(doc["case"], kb)
+    a = assess_data(_case(doc), kb)
     e: dict[str, Any] = doc["expect"]
     rec_ids = [r.id for r in a.recommendations]
     alert_ids = [x.id for x in a.alerts]
@@ -88,6 +97,14 @@ def test_vignette(name: str, kb: KnowledgeBase) -> None:
     if e.get("equivocal_lr_one"):
         eq = [ev for ev in a.tumour.evidence if ev.result == "equivocal"]
         assert eq and all(ev.likelihood_ratio == 1.0 for ev in eq)
+
+
+def test_every_bundled_example_has_a_vignette_with_the_clinicians_advice() -> None:
+    named = {d["example"] for d in VIGNETTES.values() if "example" in d}
+    assert {p.name for p in EXAMPLES.glob("*.json")} <= named
+    for doc in VIGNETTES.values():
+        if "example" in doc or doc["description"].startswith(("Pathway", "pathway")):
+            assert doc.get("clinician"), doc["description"]
 
 
 def test_every_phase_and_branch_is_shown(kb: KnowledgeBase) -> None:

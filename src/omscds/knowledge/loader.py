@@ -141,6 +141,8 @@ class KnowledgeBase:
         for k, prm in self.parameters.items():
             yield f"parameters.{k}", prm
         if self.pathway is not None:
+            if self.pathway.reopen is not None:
+                yield "pathway.reopen", self.pathway.reopen
             for b in self.pathway.branches:
                 yield f"pathway.branches.{b.id}", b
             for ph in self.pathway.phases:
@@ -351,6 +353,9 @@ def _check_rule_names(kb: KnowledgeBase) -> None:
     owned: set[str] = set()
     for branch in kb.pathway.branches:
         check(f"pathway.branches.{branch.id}", branch.when_all)
+    if kb.pathway.reopen is not None:
+        r = kb.pathway.reopen
+        check("pathway.reopen", (*r.when_all, *r.when_any, *r.when_none))
     for population, ids in kb.pathway.always.items():
         for rid in ids:
             if rid not in rules:

@@ -340,7 +340,17 @@ class PathwayBranch(Cited):
     search_regions: tuple[BodyRegion, ...]
 
 
+class PathwayReopen(Cited):
+    """When the search re-opens (only tests after the event then count)."""
+
+    why: str
+    when_all: tuple[str, ...] = ()
+    when_any: tuple[str, ...] = ()
+    when_none: tuple[str, ...] = ()
+
+
 class Pathway(Frozen):
+    reopen: PathwayReopen | None = None
     branches: tuple[PathwayBranch, ...]
     always: dict[Literal["child", "adult"], tuple[str, ...]]
     phases: tuple[PathwayPhase, ...]

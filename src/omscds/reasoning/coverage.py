@@ -102,13 +102,14 @@ class SearchView:
         return tuple(r for r in self.regions if self.covered.get(r) is None)
 
 
-def search_view(case: Case, kb: KnowledgeBase, population: str, oms_active: bool) -> SearchView:
-    """Which tests count for the search now, and which of the branch's regions they cover."""
+def search_view(case: Case, kb: KnowledgeBase, population: str, reopened: bool) -> SearchView:
+    """Which tests count for the search now, and which of the branch's regions they cover.
+
+    ``reopened``: the pathway's ``reopen`` rule held (a relapse, or OMS after a resection).
+    """
     h = case.history
     regions = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
-    resected = bool(h.prior_tumour_resected or h.resection is not None)
     relapse = bool(h.relapse or h.relapse_date is not None)
-    reopened = relapse or (resected and oms_active)
     tests: tuple[TestResult, ...] = case.tests
     since: dt.date | None = None
     warnings: list[str] = []

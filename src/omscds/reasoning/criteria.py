@@ -60,7 +60,7 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
             else:
                 met = None
         results.append(
-            CriterionResult.model_construct(
+            CriterionResult.build(
                 id=crit.id, label=label, met=met, evidence=tuple(evidence), sources=crit.source
             )
         )

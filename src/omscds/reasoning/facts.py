@@ -19,6 +19,7 @@ from omscds.reasoning.findings import ResolvedCase
 
 __all__ = [
     "Facts",
+    "add_composites",
     "base_facts",
     "derive_facts",
     "fact_label",
@@ -230,14 +231,12 @@ def derive_facts(
         fact = f"ddx_{entry.condition}"
         if fact in kb.facts and entry.score >= share:
             true.add(fact)
-    if "ddx_ataxia_telangiectasia" in true:
-        true.add("avoid_ionising_radiation")
-    _add_composites(true, kb)
+    add_composites(true, kb)
     if differential and _mimic_leads(
         differential[0].condition, Facts(frozenset(true), base.open), kb
     ):
         true.add("mimic_leads")
-        _add_composites(true, kb)
+        add_composites(true, kb)
     return Facts(frozenset(true), base.open)
 
 
@@ -247,7 +246,7 @@ def _anatomical(test: TestResult, kb: KnowledgeBase) -> bool:
     return bool(mod and mod.completes_search)
 
 
-def _add_composites(true: set[str], kb: KnowledgeBase) -> None:
+def add_composites(true: set[str], kb: KnowledgeBase) -> None:
     facts = Facts(frozenset(true), frozenset())
     for f in kb.facts.values():
         if f.kind == "composite" and rule_fires(facts, f.when_all, f.when_any, f.when_none):

@@ -14,13 +14,30 @@ from typing import Literal
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import PathwayPhase
 from omscds.knowledge.schema import PathwayStep as StepDef
-from omscds.model import PathwayResult, PathwayStep, Recommendation
+from omscds.model import OmsResult, PathwayResult, PathwayStep, Recommendation
 from omscds.reasoning.coverage import SearchView
-from omscds.reasoning.facts import Facts, fact_label, rule_fires
+from omscds.reasoning.facts import Facts, add_composites, fact_label, rule_fires
 from omscds.reasoning.tumour import TumourContext
-from omscds.reasoning.workup import build_recommendation, order_recommendations
+from omscds.reasoning.workup import build_recommendation, order_recommendations, yields_of
 
-__all__ = ["current_phase", "evaluate_pathway"]
+__all__ = ["current_phase", "evaluate_pathway", "reopens"]
+
+
+def reopens(base: Facts, oms: OmsResult, kb: KnowledgeBase) -> bool:
+    """Does the pathway's ``reopen`` rule hold (before the search view is built)?
+
+    Evaluated on the case's facts, the OMS status and the composite facts over them.
+    """
+    if kb.pathway is None or kb.pathway.reopen is None:
+        return False
+    true = set(base.true)
+    if oms.status in ("criteria_met", "possible"):
+        true.update(
+            {"oms_met_or_possible", "oms_met" if oms.status == "criteria_met" else "oms_possible"}
+        )
+    add_composites(true, kb)
+    r = kb.pathway.reopen
+    return rule_fires(Facts(frozenset(true), base.open), r.when_all, r.when_any, r.when_none)
 
 
 def current_phase(facts: Facts, kb: KnowledgeBase) -> PathwayPhase:
@@ -59,6 +76,7 @@ def evaluate_pathway(
     orders: list[Recommendation] = []
     conditional: list[PathwayStep] = []
     seen: set[str] = set()
+    yields = yields_of(tumour)
     owned = kb.memo(
         f"pathway.owned.{id(phase)}.{population}",
         lambda: (
@@ -73,7 +91,7 @@ def evaluate_pathway(
         fired = rule_fires(facts, rule.when_all, rule.when_any, rule.when_none)
         if not _step_shown(step, fired, facts):
             continue
-        rec = build_recommendation(rule, view, tumour)
+        rec = build_recommendation(rule, view, tumour, yields)
         if rec is None:
             continue
         if step.condition is None:
@@ -96,7 +114,7 @@ def evaluate_pathway(
             if view.since
             else " The search re-opened; no earlier test counts until the event is dated."
         )
-    result = PathwayResult.model_construct(
+    result = PathwayResult.build(
         branch=population,
         branch_label=branch.label,
         team=branch.team,
@@ -117,7 +135,7 @@ def evaluate_pathway(
 def _step(
     rec: Recommendation, status: Literal["now", "conditional"], condition: str | None
 ) -> PathwayStep:
-    return PathwayStep.model_construct(
+    return PathwayStep.build(
         rule=rec.id,
         status=status,
         condition=condition,

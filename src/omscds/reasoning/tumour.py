@@ -266,7 +266,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         if unmoved is not None:
             lr_fixed, why, why_sources = unmoved
             evidence.append(
-                TumourEvidence.model_construct(
+                TumourEvidence.build(
                     test=i,
                     modality=test.modality,
                     result=test.result,
@@ -295,7 +295,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
                 f"negative for {', '.join(ordered)} only; says nothing about {', '.join(missing)}"
             )
         evidence.append(
-            TumourEvidence.model_construct(
+            TumourEvidence.build(
                 test=i,
                 modality=test.modality,
                 result=test.result,
@@ -426,7 +426,7 @@ def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> t
         yld = share * perf.sens[0]
         after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
         ranked.append(
-            NextTest.model_construct(
+            NextTest.build(
                 modality=modality,
                 regions=regions,
                 yield_probability=round(yld, 4),
