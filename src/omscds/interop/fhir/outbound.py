@@ -138,12 +138,13 @@ def _order_parts(
             if codes:
                 parts.append(([_standard(codes[0]), private], [], codes[0].display))
         return parts or [([private], list(regions), "")]
-    where = [r for r in regions if r != "whole_body"] if modality != "mibg" else []
-    whole = terms.procedure(modality, where or ([] if modality != "mibg" else ["whole_body"]))
-    if whole is None and modality == "mibg":
+    # one code for the whole order (MIBG whole body, CT abdomen and pelvis, EEG), else per region
+    whole = terms.procedure(modality, regions)
+    if whole is None and not regions:
         whole = terms.procedure(modality, ["whole_body"])
     if whole is not None:
         return [([_standard(whole.codes[0].as_code()), private], list(regions), "")]
+    where = [r for r in regions if r != "whole_body"]
     singles = [terms.procedure(modality, [r]) for r in where]
     if where and all(singles):
         return [
