@@ -45,14 +45,14 @@ def _cond(system: str, code: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def _read(*resources: dict[str, Any]) -> Any:
-    return bundle_to_case(_bundle(PATIENT, *resources), KB, today=TODAY)
+@pytest.fixture
+def read(kb) -> Any:
+    """Read resources (with the standard patient) as one Bundle."""
 
+    def go(*resources: dict[str, Any]) -> Any:
+        return bundle_to_case(_bundle(PATIENT, *resources), kb, today=TODAY)
 
-@pytest.fixture(autouse=True)
-def _kb(kb) -> None:
-    global KB
-    KB = kb
+    return go
 
 
 OPSO = {"system": "http://purl.obolibrary.org/obo/hp", "code": "HP:0010543"}
@@ -78,8 +78,8 @@ OPSO = {"system": "http://purl.obolibrary.org/obo/hp", "code": "HP:0010543"}
         ({"interpretation": [{"coding": [{"code": "POS"}]}]}, "present"),
     ],
 )
-def test_observation_values(value: dict[str, Any], state: str) -> None:
-    ex = _read(_obs(OPSO, **value))
+def test_observation_values(read, value: dict[str, Any], state: str) -> None:
+    ex = read(_obs(OPSO, **value))
     assert ex.case["findings"]["opsoclonus"] == state
     if state == "unknown" and "dataAbsentReason" not in value:
         assert any(w.resource == "Observation/o1" for w in ex.warnings)  # said, not silent
@@ -96,8 +96,8 @@ def test_observation_values(value: dict[str, Any], state: str) -> None:
         ("registered", False),
     ],
 )
-def test_observation_status(status: str, used: bool) -> None:
-    ex = _read(_obs(OPSO, status=status, valueBoolean=True))
+def test_observation_status(read, status: str, used: bool) -> None:
+    ex = read(_obs(OPSO, status=status, valueBoolean=True))
     assert ("opsoclonus" in ex.case["findings"]) is used
     if status == "preliminary":
         assert any("preliminary" in w.why for w in ex.warnings)
@@ -113,12 +113,12 @@ def test_observation_status(status: str, used: bool) -> None:
         ("194177006", "opsoclonus"),
     ],
 )
-def test_snomed_findings(code: str, key: str) -> None:
-    assert _read(_cond(SCT, code)).case["findings"] == {key: "present"}
+def test_snomed_findings(read, code: str, key: str) -> None:
+    assert read(_cond(SCT, code)).case["findings"] == {key: "present"}
 
 
-def test_hpo_obo_purl_is_hpo() -> None:
-    ex = _read(
+def test_hpo_obo_purl_is_hpo(read) -> None:
+    ex = read(
         _obs(
             {"system": "http://purl.obolibrary.org/obo/hp", "code": "HP:0002066"}, valueBoolean=True
         )
@@ -126,14 +126,14 @@ def test_hpo_obo_purl_is_hpo() -> None:
     assert ex.case["findings"] == {"ataxia": "present"}
 
 
-def test_snomed_coded_child_meets_criteria() -> None:
+def test_snomed_coded_child_meets_criteria(read, kb) -> None:
     """Failure 2: SNOMED irritability + ataxia + opsoclonus must give 'criteria_met'."""
-    ex = _read(
+    ex = read(
         _cond(SCT, "194177006", id="c1"),
         _cond(SCT, "20262006", id="c2"),
         _cond(SCT, "55929007", id="c3"),
     )
-    assert assess(parse_case(ex.case), KB).oms.status == "criteria_met"
+    assert assess(parse_case(ex.case), kb).oms.status == "criteria_met"
 
 
 @pytest.mark.parametrize(
@@ -148,44 +148,44 @@ def test_snomed_coded_child_meets_criteria() -> None:
         ("confirmed", "resolved", None),
     ],
 )
-def test_condition_status(verification: str, clinical: str | None, state: str | None) -> None:
+def test_condition_status(read, verification: str, clinical: str | None, state: str | None) -> None:
     fields: dict[str, Any] = {"verificationStatus": {"coding": [{"code": verification}]}}
     if clinical:
         fields["clinicalStatus"] = {"coding": [{"code": clinical}]}
-    ex = _read(_cond(SCT, "20262006", **fields))
+    ex = read(_cond(SCT, "20262006", **fields))
     assert ex.case["findings"].get("ataxia") == state
     if verification in ("provisional", "differential"):
         assert any(w.resource == "Condition/c1" for w in ex.warnings)
 
 
-def test_neuroblastoma_condition_is_histology() -> None:
-    ex = _read(_cond(SCT, "432328008", verificationStatus={"coding": [{"code": "confirmed"}]}))
+def test_neuroblastoma_condition_is_histology(read, kb) -> None:
+    ex = read(_cond(SCT, "432328008", verificationStatus={"coding": [{"code": "confirmed"}]}))
     tests = ex.case["tests"]
     assert tests[0]["modality"] == "biopsy" and tests[0]["histology"] == "neuroblastoma"
     case = parse_case(ex.case)
-    met = {c.id: c.met for c in assess(case, KB).oms.criteria}
+    met = {c.id: c.met for c in assess(case, kb).oms.criteria}
     assert met["neuroblastoma"] is True
 
 
 @pytest.mark.parametrize("verification", ["provisional", "differential"])
-def test_unconfirmed_neuroblastoma_is_not_histology(verification: str) -> None:
-    ex = _read(_cond(SCT, "432328008", verificationStatus={"coding": [{"code": verification}]}))
+def test_unconfirmed_neuroblastoma_is_not_histology(read, verification: str) -> None:
+    ex = read(_cond(SCT, "432328008", verificationStatus={"coding": [{"code": verification}]}))
     assert ex.case["tests"] == []
     assert ex.warnings
 
 
-def test_past_neuroblastoma_is_a_prior_tumour() -> None:
-    ex = _read(_cond(SCT, "432328008", clinicalStatus={"coding": [{"code": "resolved"}]}))
+def test_past_neuroblastoma_is_a_prior_tumour(read) -> None:
+    ex = read(_cond(SCT, "432328008", clinicalStatus={"coding": [{"code": "resolved"}]}))
     assert ex.case["history"] == {"prior_tumour_resected": True}
 
 
-def test_oms_diagnosis_is_reported() -> None:
-    ex = _read(_cond(SCT, "230350000"))
+def test_oms_diagnosis_is_reported(read) -> None:
+    ex = read(_cond(SCT, "230350000"))
     assert ex.diagnoses == {"oms": "confirmed"}
     assert any("OMS diagnosis" in w.why for w in ex.warnings)
 
 
-def test_loinc_ct_chest_report() -> None:
+def test_loinc_ct_chest_report(read) -> None:
     report = {
         "resourceType": "DiagnosticReport",
         "id": "d1",
@@ -194,12 +194,12 @@ def test_loinc_ct_chest_report() -> None:
         "conclusionCode": [{"coding": [{"system": SCT, "code": "17621005"}]}],
         "effectiveDateTime": "2026-01-03",
     }
-    assert _read(report).case["tests"] == [
+    assert read(report).case["tests"] == [
         {"modality": "ct", "result": "negative", "regions": ["chest"], "date": "2026-01-03"}
     ]
 
 
-def test_cpt_procedure_is_a_pending_test() -> None:
+def test_cpt_procedure_is_a_pending_test(read) -> None:
     proc = {
         "resourceType": "Procedure",
         "id": "pr1",
@@ -207,7 +207,7 @@ def test_cpt_procedure_is_a_pending_test() -> None:
         "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "74177"}]},
         "performedDateTime": "2026-01-04T10:00:00Z",
     }
-    assert _read(proc).case["tests"] == [
+    assert read(proc).case["tests"] == [
         {
             "modality": "ct",
             "result": "pending",
@@ -217,7 +217,7 @@ def test_cpt_procedure_is_a_pending_test() -> None:
     ]
 
 
-def test_upper_trunk_imaging_study_is_the_chest_not_a_400() -> None:
+def test_upper_trunk_imaging_study_is_the_chest_not_a_400(read) -> None:
     """Failure 6: HL7's own R4 ImagingStudy example (CT, bodySite 67734004 Upper trunk)."""
     study = {
         "resourceType": "ImagingStudy",
@@ -234,48 +234,48 @@ def test_upper_trunk_imaging_study_is_the_chest_not_a_400() -> None:
             }
         ],
     }
-    assert _read(study).case["tests"] == [
+    assert read(study).case["tests"] == [
         {"modality": "ct", "result": "pending", "regions": ["chest"]}
     ]
     odd = {**study, "series": [{**study["series"][0], "bodySite": {"system": SCT, "code": "1234"}}]}
-    ex = _read(odd)
+    ex = read(odd)
     assert ex.case["tests"] == []
     assert any(w.code == f"{SCT}|1234" for w in ex.warnings)
 
 
-def test_two_patients_is_a_clear_error() -> None:
+def test_two_patients_is_a_clear_error(kb) -> None:
     other = {**PATIENT, "id": "p2"}
     with pytest.raises(InteropError, match="one Patient per request"):
-        bundle_to_case(_bundle(PATIENT, other), KB, today=TODAY)
+        bundle_to_case(_bundle(PATIENT, other), kb, today=TODAY)
     foreign = _obs(OPSO, valueBoolean=True, subject={"reference": "Patient/p2"})
     with pytest.raises(InteropError, match="one patient per request"):
-        bundle_to_case(_bundle(PATIENT, foreign), KB, today=TODAY)
+        bundle_to_case(_bundle(PATIENT, foreign), kb, today=TODAY)
     mine = _obs(OPSO, valueBoolean=True, subject={"reference": "urn:uuid:abc"})
     bundle = _bundle(PATIENT, mine)
     bundle["entry"][0]["fullUrl"] = "urn:uuid:abc"
-    assert bundle_to_case(bundle, KB, today=TODAY).case["findings"] == {"opsoclonus": "present"}
+    assert bundle_to_case(bundle, kb, today=TODAY).case["findings"] == {"opsoclonus": "present"}
 
 
-def test_deceased_patient_age_at_death() -> None:
+def test_deceased_patient_age_at_death(kb) -> None:
     dead = {**PATIENT, "deceasedDateTime": "2025-05-01T08:00:00Z"}
-    ex = bundle_to_case(_bundle(dead), KB, today=TODAY)
+    ex = bundle_to_case(_bundle(dead), kb, today=TODAY)
     assert ex.case["age_months"] == pytest.approx(12.0, abs=0.1)
     assert any("deceased" in w.why for w in ex.warnings)
 
 
-def test_unknown_codes_are_listed_not_fatal() -> None:
+def test_unknown_codes_are_listed_not_fatal(read) -> None:
     vitals = [
         _obs({"system": LOINC, "code": "8302-2"}, id=f"v{i}", valueQuantity={"value": 80})
         for i in range(30)
     ]
-    ex = _read(*vitals)
+    ex = read(*vitals)
     assert ex.case["findings"] == {}
     listed = [w for w in ex.warnings if w.code == f"{LOINC}|8302-2"]
     assert len(listed) == 20
     assert any("10 more Observation" in w.why for w in ex.warnings)
 
 
-def test_read_bundle_gives_a_typed_case_with_provenance() -> None:
+def test_read_bundle_gives_a_typed_case_with_provenance(kb) -> None:
     from omscds.interop.fhir import read_bundle
     from omscds.model import Case
 
@@ -290,7 +290,7 @@ def test_read_bundle_gives_a_typed_case_with_provenance() -> None:
         _bundle(
             PATIENT, _cond(SCT, "20262006", id="c7"), report, _obs({"system": LOINC, "code": "1-1"})
         ),
-        KB,
+        kb,
         today=TODAY,
     )
     assert isinstance(intake.case, Case)
@@ -300,9 +300,9 @@ def test_read_bundle_gives_a_typed_case_with_provenance() -> None:
     assert [w.resource for w in intake.warnings] == ["Observation/o1"]
 
 
-def test_exam_observation_whose_value_is_the_finding() -> None:
+def test_exam_observation_whose_value_is_the_finding(read) -> None:
     obs = _obs(
         {"system": LOINC, "code": "29545-1", "display": "Physical findings"},
         valueCodeableConcept={"coding": [{"system": SCT, "code": "194177006"}]},
     )
-    assert _read(obs).case["findings"] == {"opsoclonus": "present"}
+    assert read(obs).case["findings"] == {"opsoclonus": "present"}
