@@ -182,3 +182,22 @@ def test_order_codes(kb, system: str, code: str, ordered: bool) -> None:
 
     sr = {"resourceType": "ServiceRequest", "code": {"coding": [{"system": system, "code": code}]}}
     assert bool(ordered_modalities(sr, kb.terminology)) is ordered
+
+
+def test_a_hostile_fhir_server_cannot_crash_the_hook(kit) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/fhir/Patient/"):
+            return httpx.Response(200, json=kit.oms_child_resources()[0])
+        return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+
+    req = _req(kit, None, fhirServer=FHIR)
+    got = asyncio.run(
+        gather_prefetch(req, PREFETCH, timeout=2, transport=httpx.MockTransport(handler))
+    )
+    assert got.data["patient"]["id"] == "p1"
+    assert sorted(n.split()[0] for n in got.notes) == [
+        "conditions",
+        "observations",
+        "reports",
+        "studies",
+    ]

@@ -24,9 +24,10 @@ from typing import Any
 
 import httpx
 
-from omscds.errors import InteropError
+from omscds.errors import InputError, InteropError
 from omscds.interop.cdshooks.models import CdsRequest
 from omscds.interop.fhir.jsonshape import as_list
+from omscds.model.strict import loads_json
 
 __all__ = [
     "PrefetchError",
@@ -39,6 +40,8 @@ __all__ = [
 
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 _MAX_PAGES = 5
+#: the most one FHIR response may hold (a 500-Observation page is about 120 KB)
+MAX_BYTES = 20_000_000
 #: the key without which nothing can be assessed (the age comes from the Patient)
 ESSENTIAL = "patient"
 
@@ -149,13 +152,29 @@ class Prefetched:
     notes: list[str] = field(default_factory=list)
 
 
+async def _get(client: httpx.AsyncClient, url: str, *, read: bool) -> Any:
+    """GET one URL: decoded strictly (depth, duplicates, NaN), at most ``MAX_BYTES``.
+
+    ``read`` (an instance read): 404 means "nothing there" and gives None.
+    """
+    async with client.stream("GET", url) as resp:
+        if read and resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        chunks, size = [], 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise ValueError(f"more than {MAX_BYTES} bytes")
+            chunks.append(chunk)
+    try:
+        return loads_json(b"".join(chunks))
+    except InputError as exc:
+        raise ValueError(exc.message) from None
+
+
 async def _fetch_one(client: httpx.AsyncClient, base: str, query: str) -> Any:
-    url = f"{base.rstrip('/')}/{query}"
-    resp = await client.get(url)
-    if resp.status_code == 404 and "?" not in query:
-        return None  # a read that found nothing
-    resp.raise_for_status()
-    data = resp.json()
+    data = await _get(client, f"{base.rstrip('/')}/{query}", read="?" not in query)
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         pages = 1
         while pages < _MAX_PAGES:
@@ -173,7 +192,7 @@ async def _fetch_one(client: httpx.AsyncClient, base: str, query: str) -> Any:
             nxt = urllib.parse.urljoin(base.rstrip("/") + "/", nxt)
             if not same_server(base, nxt):
                 break  # never send the EHR's token off its FHIR server
-            more = (await client.get(nxt)).raise_for_status().json()
+            more = await _get(client, nxt, read=False)
             if not isinstance(more, dict):
                 break
             data["entry"] = as_list(data.get("entry")) + as_list(more.get("entry"))
