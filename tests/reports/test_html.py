@@ -25,7 +25,12 @@ def test_report_shows_what_the_engine_returned(name: str, kb: KnowledgeBase) -> 
     a = assess_data(_load(name), kb)
     html = render_report_html(a, kb)
     assert html.startswith("<!doctype html>")
-    assert f'data-value="{a.tumour.probability}"' in html
+    if a.tumour.status == "not_applicable":  # no headline probability (issue 10)
+        assert "Probability of a tumour" not in html and "no probability is given" in html
+    else:
+        assert f'data-value="{a.tumour.probability}"' in html
+    assert a.pathway is not None and f'data-phase="{a.pathway.phase}"' in html
+    assert html.index('id="pathway"') < html.index('id="tumour"')  # the pathway comes first
     assert a.disclaimer in html
     assert a.knowledge_base.version in html and a.knowledge_base.sha256 in html
     for rec in a.recommendations:

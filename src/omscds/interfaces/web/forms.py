@@ -21,6 +21,7 @@ from omscds.model import History
 
 __all__ = [
     "BOOL_HISTORY",
+    "FORM_HISTORY",
     "NUMBER_HISTORY",
     "CaseForm",
     "TestRow",
@@ -34,7 +35,15 @@ BOOL_HISTORY: tuple[str, ...] = tuple(
     for name, f in History.model_fields.items()
     if bool in typing.get_args(f.annotation) or f.annotation is bool
 )
-NUMBER_HISTORY: tuple[str, ...] = tuple(n for n in History.model_fields if n not in BOOL_HISTORY)
+NUMBER_HISTORY: tuple[str, ...] = tuple(
+    name
+    for name, f in History.model_fields.items()
+    if name not in BOOL_HISTORY
+    and (float in typing.get_args(f.annotation) or f.annotation is float)
+)
+#: the history fields the form shows; structured ones (dates, course, prior cancer, resection)
+#: travel in the hidden ``extra`` JSON so that nothing is lost
+FORM_HISTORY: tuple[str, ...] = BOOL_HISTORY + NUMBER_HISTORY
 
 #: test fields the form shows; the rest of a test goes into the row's hidden ``extra`` JSON
 _ROW_FIELDS = ("modality", "regions", "result", "date", "findings", "location", "histology", "note")
@@ -153,7 +162,7 @@ class CaseForm:
             age_months=one("age_months").strip(),
             sex=one("sex") or "unknown",
             findings={k: one(f"findings.{k}") or "unknown" for k in kb.findings},
-            history={k: one(f"history.{k}").strip() for k in History.model_fields},
+            history={k: one(f"history.{k}").strip() for k in FORM_HISTORY},
             tests=[rows[i] for i in sorted(rows) if not rows[i].is_blank()],
             extra=one("extra"),
         )
@@ -168,8 +177,11 @@ class CaseForm:
         other = {k: v for k, v in findings.items() if k not in kb.findings}
         if other:
             rest["findings"] = other
+        structured = {k: v for k, v in history.items() if k not in FORM_HISTORY}
+        if structured:
+            rest["history"] = structured
         hist: dict[str, str] = {}
-        for name in History.model_fields:
+        for name in FORM_HISTORY:
             value = history.get(name)
             if value is None:
                 hist[name] = ""
@@ -197,12 +209,16 @@ class CaseForm:
         errors: list[tuple[str, str]] = []
         case: dict[str, Any] = {}
         extra_findings: dict[str, Any] = {}
+        extra_history: dict[str, Any] = {}
         if self.extra.strip():
             try:
                 rest = json.loads(self.extra)
                 if not isinstance(rest, dict):
                     raise ValueError
                 extra_findings = dict(rest.pop("findings", None) or {})
+                extra_history = rest.pop("history", None) or {}
+                if not isinstance(extra_history, dict):
+                    raise ValueError
                 case.update(rest)
             except ValueError:
                 errors.append(("extra", "hidden extra data is not a JSON object"))
@@ -215,7 +231,7 @@ class CaseForm:
         findings.update(extra_findings)
         if findings:
             case["findings"] = findings
-        history: dict[str, Any] = {}
+        history: dict[str, Any] = dict(extra_history)
         for name, text in self.history.items():
             if not text:
                 continue

@@ -14,10 +14,17 @@ from markupsafe import Markup, escape
 
 from omscds import __version__
 from omscds.interfaces.web.examples import example_names
-from omscds.interfaces.web.forms import BOOL_HISTORY, CaseForm, TestRow, errors_by_field, field_id
+from omscds.interfaces.web.forms import (
+    BOOL_HISTORY,
+    FORM_HISTORY,
+    CaseForm,
+    TestRow,
+    errors_by_field,
+    field_id,
+)
 from omscds.interfaces.web.i18n import get_translations
 from omscds.knowledge import KnowledgeBase
-from omscds.model import MODALITIES, REGIONS, Assessment, History
+from omscds.model import MODALITIES, REGIONS, Assessment
 from omscds.model.case import HISTOLOGIES, RESULTS
 from omscds.reports.html import N_, WORDS, assessment_context, make_environment
 
@@ -110,7 +117,7 @@ def form_vars(
                 "bool": n in BOOL_HISTORY,
                 "value": form.history.get(n, ""),
             }
-            for n in History.model_fields
+            for n in FORM_HISTORY
         ],
         "sexes": SEX_LABELS,
         "modalities": [
