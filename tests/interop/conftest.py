@@ -18,6 +18,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 FHIR_SERVER_DIR = Path(__file__).parent / "fhir_server"
+#: outside reference material (real data, specs) beside the checkout; CI has it
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def shared_file(relative: str) -> Path:
+    """A file under ``../shared``, or skip the test with a one-line reason naming it."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"reference material missing: ../shared/{relative}")
+    return path
+
+
 ISSUER = "https://ehr.test.invalid"
 BASE = "http://127.0.0.1:8000"
 HPO = "http://human-phenotype-ontology.org"
@@ -218,4 +230,5 @@ def kit() -> Any:
         hook_request=hook_request,
         mibg_order=mibg_order,
         load_transaction=load_transaction,
+        shared_file=shared_file,
     )

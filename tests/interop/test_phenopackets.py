@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from omscds.errors import InputError, InteropError
+from omscds.errors import InteropError
 from omscds.interop.phenopackets import iso8601_months, phenopacket_to_case
 from omscds.model import parse_case
 
@@ -45,18 +45,102 @@ def test_durations(text: str, months: float) -> None:
     assert iso8601_months(text) == months
 
 
+def test_unknown_terms_are_reported_not_refused(kb) -> None:
+    doc = _packet(phenotypicFeatures=[{"type": {"id": "HP:9999999", "label": "Odd"}}])
+    case = phenopacket_to_case(doc, kb)
+    assert case["findings"] == {}
+    assert case["extensions"]["phenopacket_warnings"] == [
+        "phenotypicFeatures[0].type.id: HP:9999999 Odd is not a term omscds uses; not used"
+    ]
+    parse_case(case)
+
+
+def test_neuroblastoma_term_is_histology(kb) -> None:
+    doc = _packet(phenotypicFeatures=[{"type": {"id": "HP:0003006", "label": "Neuroblastoma"}}])
+    case = phenopacket_to_case(doc, kb)
+    assert case["tests"][0]["histology"] == "neuroblastoma"
+    parse_case(case)
+
+
+@pytest.mark.parametrize(
+    ("features", "state"),
+    [
+        # present ataxia, excluded narrower truncal ataxia: consistent, ataxia present
+        ([("HP:0001251", False), ("HP:0002078", True)], "present"),
+        # present gait ataxia, excluded truncal ataxia: present
+        ([("HP:0002066", False), ("HP:0002078", True)], "present"),
+        # excluded ataxia itself but a narrower term present: inconsistent
+        ([("HP:0001251", True), ("HP:0002066", False)], "unknown"),
+        ([("HP:0001251", True)], "absent"),
+    ],
+)
+def test_excluded_descendants_are_consistent(kb, features, state) -> None:
+    feats = [{"type": {"id": t}, "excluded": x} for t, x in features]
+    case = phenopacket_to_case(_packet(phenotypicFeatures=feats), kb)
+    assert case["findings"]["ataxia"] == state
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra", "months"),
+    [
+        (
+            {
+                "timeAtLastEncounter": {
+                    "ageRange": {
+                        "start": {"iso8601duration": "P1Y"},
+                        "end": {"iso8601duration": "P2Y"},
+                    }
+                }
+            },
+            {},
+            24.0,
+        ),
+        (
+            {"dateOfBirth": "2024-01-01T00:00:00Z"},
+            {"metaData": {"created": "2025-01-01T00:00:00Z"}},
+            12.0,
+        ),
+        (
+            {},
+            {
+                "phenotypicFeatures": [
+                    {"type": {"id": "HP:0010543"}, "onset": {"age": {"iso8601duration": "P8M"}}},
+                    {"type": {"id": "HP:0001251"}, "onset": {"age": {"iso8601duration": "P14M"}}},
+                ]
+            },
+            14.0,
+        ),
+        (
+            {},
+            {
+                "diseases": [
+                    {"term": {"id": "OMIM:1"}, "onset": {"ontologyClass": {"id": "HP:0003593"}}}
+                ]
+            },
+            1.0,
+        ),
+    ],
+)
+def test_age_from_any_time_element(kb, subject, extra, months) -> None:
+    doc = _packet(subject={"id": "s", "sex": "FEMALE", **subject}, **extra)
+    case = phenopacket_to_case(doc, kb)
+    assert case["age_months"] == months
+    if "timeAtLastEncounter" not in subject:
+        assert case["extensions"]["phenopacket_warnings"]  # the approximation is said
+
+
+def test_no_age_at_all_is_a_clear_error(kb) -> None:
+    with pytest.raises(InteropError, match="no age"):
+        phenopacket_to_case(_packet(subject={"id": "s"}), kb)
+
+
 @pytest.mark.parametrize(
     ("over", "err", "path"),
     [
         (
-            {"phenotypicFeatures": [{"type": {"id": "HP:9999999"}}]},
-            InputError,
-            "phenotypicFeatures[0].type.id",
-        ),
-        (
             {"subject": {"timeAtLastEncounter": {"age": {"iso8601duration": "19 months"}}}},
             InteropError,
-            "subject.timeAtLastEncounter",
+            "subject.timeAtLastEncounter.age",
         ),
         ({"subject": None}, InteropError, "subject"),
     ],
@@ -65,3 +149,13 @@ def test_bad_packets(kb, over: dict[str, Any], err: type[Exception], path: str) 
     with pytest.raises(err) as exc:
         phenopacket_to_case(_packet(**over), kb)
     assert exc.value.path == path  # type: ignore[attr-defined]
+
+
+def test_intake_is_typed_with_provenance(kb) -> None:
+    from omscds.interop.phenopackets import read_phenopacket
+    from omscds.model import Case
+
+    intake = read_phenopacket(_packet(), kb).intake()
+    assert isinstance(intake.case, Case)
+    assert intake.provenance["findings.opsoclonus"] == "phenotypicFeatures[0].type.id"
+    assert intake.provenance["findings.myoclonus"] == "phenotypicFeatures[1].type.id"

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from omscds.errors import InputError
+from omscds.interop.fhir.registry import bundle_to_records, records_to_bundle
 from omscds.storage import Registry
 from omscds.storage.exchange import import_records, iter_records, read_jsonl, write_jsonl
-from omscds.storage.fhir_export import bundle_to_records, records_to_bundle
 
 
 def _fill(reg: Registry, build: Any) -> None:

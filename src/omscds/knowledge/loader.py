@@ -32,6 +32,7 @@ from omscds.knowledge.schema import (
     Source,
     TestFindingDef,
 )
+from omscds.knowledge.terminology import Terminology, parse_terminology
 
 __all__ = ["DATA_DIR", "KnowledgeBase", "load_knowledge"]
 
@@ -74,6 +75,8 @@ class KnowledgeBase:
     facts: Mapping[str, FactDef] = field(default_factory=lambda: MappingProxyType({}))
     pathway: Pathway | None = None
     hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: standard codes of the concepts above (terminology.yaml)
+    terminology: Terminology = field(default_factory=Terminology)
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -197,7 +200,7 @@ FILES = (
     "facts.yaml",
     "pathway.yaml",
 )
-OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml")
+OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml", "terminology.yaml")
 
 
 def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
@@ -285,6 +288,7 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         facts=facts,
         pathway=pathway,
         hpo_index=MappingProxyType(hpo_index),
+        terminology=parse_terminology(raw["terminology.yaml"], sources, "terminology.yaml"),
     )
     _check_references(kb)
     _check_rule_names(kb)

@@ -16,15 +16,13 @@ import yaml
 
 from omscds.interfaces.api import Settings, create_app
 
-REPO = Path(__file__).resolve().parents[3]
-SPEC = REPO.parent / "shared" / "spec" / "external" / "cds-hooks-openapi.yaml"
 GOLDEN = Path(__file__).parent / "golden"
 BASE = "http://127.0.0.1:8000"
 
 
 @pytest.fixture(scope="module")
-def schemas() -> Any:
-    doc = yaml.safe_load(SPEC.read_text())
+def schemas(kit) -> Any:
+    doc = yaml.safe_load(kit.shared_file("spec/external/cds-hooks-openapi.yaml").read_text())
 
     def validator(name: str) -> Any:
         return jsonschema_rs.Draft4Validator(
@@ -174,7 +172,7 @@ def test_patient_view_card(app, make_token, schemas, kit) -> None:
     schemas("CdsResponse").validate(r.json())
     card = r.json()["cards"][0]
     assert card["indicator"] == "warning"
-    assert len(card["summary"]) <= 140
+    assert len(card["summary"]) < 140  # the spec: a "<140-character" summary
     assert "OMS criteria met" in card["summary"]
     assert card.get("suggestions")
     for s in card["suggestions"]:
@@ -198,10 +196,20 @@ def test_mibg_order_warns_and_suggests_mri(app, make_token, schemas, kit, hook: 
     schemas("CdsResponse").validate(r.json())
     (card,) = r.json()["cards"]
     assert card["indicator"] == "warning"
-    sr = card["suggestions"][0]["actions"][0]["resource"]
-    assert sr["code"]["coding"][0]["code"] == "mri"
-    assert {b["text"] for b in sr["bodySite"]} == {"neck", "chest", "abdomen", "pelvis"}
-    assert_valid_fhir(sr)
+    assert len(card["summary"]) < 140
+    srs = [a["resource"] for a in card["suggestions"][0]["actions"]]
+    # one orderable request per region, each with a standard (CPT) code and omscds' own code
+    assert {b["text"] for sr in srs for b in sr["bodySite"]} == {
+        "neck",
+        "chest",
+        "abdomen",
+        "pelvis",
+    }
+    for sr in srs:
+        systems = [cd["system"] for cd in sr["code"]["coding"]]
+        assert systems == ["http://www.ama-assn.org/go/cpt", kit.MOD]
+        assert sr["code"]["coding"][1]["code"] == "mri"
+        assert_valid_fhir(sr)
 
 
 def test_order_after_cross_sectional_imaging_gives_no_card(app, make_token, kit) -> None:
@@ -238,8 +246,15 @@ def test_bad_calls_get_operation_outcomes(app, make_token, body, status) -> None
     assert r.json()["resourceType"] == "OperationOutcome"
 
 
-def test_feedback_recorded(app, make_token, schemas) -> None:
+def _issued_card(app, make_token, kit) -> dict[str, Any]:
+    url = "/cds-services/omscds-patient-view"
+    body = kit.hook_request("patient-view", kit.prefetch_for(kit.oms_child_resources()))
+    return call(app, "POST", url, make_token(BASE + url), json=body).json()["cards"][0]
+
+
+def test_feedback_recorded(app, make_token, schemas, kit) -> None:
     url = "/cds-services/omscds-patient-view/feedback"
+    card = _issued_card(app, make_token, kit)
     fb = {
         "feedback": [
             {
@@ -262,6 +277,7 @@ def test_feedback_recorded(app, make_token, schemas) -> None:
         ]
     }
     for item in fb["feedback"]:
+        item["card"] = card["uuid"]
         schemas("Feedback").validate(item)
     before = app.state.feedback.summary()["services"].get("omscds-patient-view", {})
     r = call(app, "POST", url, make_token(BASE + url), json=fb)
@@ -275,6 +291,13 @@ def test_feedback_recorded(app, make_token, schemas) -> None:
         ]
     }
     assert call(app, "POST", url, make_token(BASE + url), json=bad).status_code == 400
+    # a card this service never issued (or another service issued) is refused
+    foreign = {"feedback": [{**fb["feedback"][1], "card": "9368d37b-283f-44a0-93ea-547cebab93ed"}]}
+    r = call(app, "POST", url, make_token(BASE + url), json=foreign)
+    assert r.status_code == 404 and r.json()["issue"][0]["expression"] == ["feedback[0].card"]
+    other = "/cds-services/omscds-order-select/feedback"
+    r = call(app, "POST", other, make_token(BASE + other), json={"feedback": [fb["feedback"][1]]})
+    assert r.status_code == 404
 
 
 @pytest.mark.parametrize(

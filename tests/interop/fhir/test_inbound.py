@@ -138,7 +138,7 @@ def test_imaging_report_with_regions_and_result(kb, kit) -> None:
     [
         ({"resourceType": "Patient"}, "resourceType"),
         ({"resourceType": "Bundle", "entry": {}}, "Bundle.entry"),
-        ({"resourceType": "Bundle", "entry": [{"resource": {}}]}, "Bundle.entry[0]"),
+        ({"resourceType": "Bundle", "entry": [{"resource": {}}]}, "Patient"),
         ({"resourceType": "Bundle", "entry": []}, "Patient"),
         (
             {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient"}}]},
@@ -159,25 +159,28 @@ def test_bad_bundles_name_the_path(kb, bundle: dict[str, Any], path: str) -> Non
     assert err.value.path == path
 
 
-def test_mri_without_region_is_a_problem(kb, kit) -> None:
+def test_mri_without_region_is_a_warning_not_a_test(kb, kit) -> None:
     report = {
         "resourceType": "DiagnosticReport",
+        "id": "d1",
         "status": "final",
         "code": {"coding": [{"system": kit.MOD, "code": "mri"}]},
         "conclusionCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "17621005"}]}],
     }
-    with pytest.raises(InteropError, match="body region"):
-        bundle_to_case(_bundle([kit.oms_child_resources()[0], report]), kb, today=TODAY)
+    ex = bundle_to_case(_bundle([kit.oms_child_resources()[0], report]), kb, today=TODAY)
+    assert ex.case["tests"] == []
+    assert any("body region" in w.why and w.resource == "DiagnosticReport/d1" for w in ex.warnings)
 
 
-def test_conflicting_undated_findings_are_an_error(kb, kit) -> None:
+def test_conflicting_undated_findings_are_unknown_with_a_warning(kb, kit) -> None:
     res = [
         kit.oms_child_resources()[0],
         kit.finding_obs("a", "HP:0010543", True),
         kit.finding_obs("b", "HP:0010543", False),
     ]
-    with pytest.raises(InteropError, match="opsoclonus"):
-        bundle_to_case(_bundle(res), kb, today=TODAY)
+    ex = bundle_to_case(_bundle(res), kb, today=TODAY)
+    assert ex.case["findings"]["opsoclonus"] == "unknown"
+    assert any("opsoclonus is absent here" in w.why for w in ex.warnings)
 
 
 @pytest.mark.parametrize(

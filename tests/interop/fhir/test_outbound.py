@@ -44,3 +44,30 @@ def test_operation_outcome_names_paths() -> None:
     oo = operation_outcome([("Bundle.entry[0]", "bad"), ("(root)", "worse")])
     assert oo["issue"][0]["expression"] == ["Bundle.entry[0]"]
     assert "expression" not in oo["issue"][1]
+
+
+@pytest.mark.parametrize(
+    ("modality", "regions", "codes"),
+    [
+        ("mibg", ["whole_body"], [["78802", "mibg"]]),
+        (
+            "urine_catecholamines",
+            ["whole_body"],
+            [["11146-8", "urine_catecholamines"], ["3124-5", "urine_catecholamines"]],
+        ),
+        ("mri", ["chest", "abdomen"], [["71552", "mri"], ["74183", "mri"]]),
+        ("ct", ["abdomen", "pelvis"], [["74177", "ct"]]),
+        ("whole_body_mri", ["whole_body"], [["whole_body_mri"]]),
+    ],
+)
+def test_service_requests_carry_standard_codes(kb, modality, regions, codes) -> None:
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+
+    from omscds.interop.fhir import service_requests
+
+    srs = service_requests(
+        None, patient_ref="Patient/p1", terms=kb.terminology, modality=modality, regions=regions
+    )
+    assert [[cd["code"] for cd in sr["code"]["coding"]] for sr in srs] == codes
+    for sr in srs:
+        ServiceRequest.model_validate(sr)

@@ -201,15 +201,17 @@ def audit(limit: int = Limit, offset: int = Offset, reg: Registry = Depends(get_
 
 @router.get("/export")
 def export(
-    format: Literal["jsonl", "fhir"] = "jsonl", reg: Registry = Depends(get_registry)
+    format: Literal["jsonl", "fhir"] = "jsonl",
+    reg: Registry = Depends(get_registry),
+    kb: KnowledgeBase = Depends(get_kb),
 ) -> Any:
     """The whole registry as JSON lines (streamed) or as a FHIR Bundle."""
+    from omscds.interop.fhir.registry import records_to_bundle
     from omscds.storage.exchange import iter_records
-    from omscds.storage.fhir_export import records_to_bundle
     from omscds.storage.longitudinal import canonical_json
 
     if format == "fhir":
-        return _run(lambda: records_to_bundle(iter_records(reg)))
+        return _run(lambda: records_to_bundle(iter_records(reg), kb))
 
     def lines() -> Iterator[str]:
         for record in iter_records(reg):
@@ -223,8 +225,8 @@ async def import_(request: Request, reg: Registry = Depends(get_registry)) -> An
     """Import an export: JSON lines, or a FHIR Bundle (``application/fhir+json`` or JSON)."""
     from starlette.concurrency import run_in_threadpool
 
+    from omscds.interop.fhir.registry import bundle_to_records
     from omscds.storage.exchange import import_records, read_jsonl
-    from omscds.storage.fhir_export import bundle_to_records
 
     raw = (await request.body()).decode("utf-8", errors="replace")
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from omscds.errors import InputError, InteropError, format_path
+from omscds.errors import InputError, InteropError, NotFoundError, format_path
 from omscds.interfaces.api.deps import get_kb, get_settings
 from omscds.interfaces.api.settings import Settings
 from omscds.interop.cdshooks import (
@@ -25,6 +25,7 @@ from omscds.interop.cdshooks import (
 )
 from omscds.interop.fhir import operation_outcome
 from omscds.knowledge import KnowledgeBase
+from omscds.model.strict import loads_json
 
 __all__ = ["router"]
 
@@ -56,10 +57,7 @@ def _outcome(status: int, path: str, msg: str, code: str = "invalid") -> JSONRes
 
 
 async def _body(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise InputError("the body is not valid JSON") from None
+    return loads_json(await request.body())  # InputError (400) on anything ambiguous
 
 
 def _pydantic_error(exc: ValidationError) -> InputError:
@@ -117,6 +115,7 @@ async def cds_call(
             fetch_timeout=settings.fhir_fetch_timeout_s,
             app_url=settings.public_base_url + "/",
             transport=getattr(request.app.state, "fhir_transport", None),
+            issued=request.app.state.feedback,
         )
     except PrefetchError as exc:
         return _outcome(412, exc.path or "", exc.message, code="incomplete")
@@ -139,5 +138,8 @@ async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
     if isinstance(fb, JSONResponse):
         return fb
     store: FeedbackStore = request.app.state.feedback
-    n = store.record(service_id, fb.feedback)
+    try:
+        n = store.record(service_id, fb.feedback)
+    except NotFoundError as exc:  # feedback only for cards this service issued
+        return _outcome(404, exc.path or "", exc.message, code="not-found")
     return JSONResponse({"recorded": n})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,6 +13,7 @@ from omscds.interfaces.api.deps import get_kb
 from omscds.interop.fhir import assessment_bundle, bundle_to_case, operation_outcome
 from omscds.knowledge import KnowledgeBase
 from omscds.model import parse_case
+from omscds.model.strict import loads_json
 from omscds.reasoning import assess
 
 __all__ = ["FHIR_JSON", "router"]
@@ -58,9 +58,9 @@ async def fhir_assess(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> 
     """Assess a Bundle (Patient, findings, urine HVA/VMA, imaging); see docs/fhir-mapping.md."""
     raw = await request.body()
     try:
-        doc: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return _outcome(400, [("", f"not valid JSON: {exc}")], code="structure")
+        doc: Any = loads_json(raw)  # duplicate keys, NaN, depth and huge integers: 400
+    except InputError as exc:
+        return _outcome(400, [(exc.path or "", exc.message)], code="structure")
     now = dt.datetime.now(dt.UTC)
     try:
         ex = bundle_to_case(doc, kb, today=now.date())
@@ -71,5 +71,12 @@ async def fhir_assess(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> 
     except InteropError as exc:
         return _outcome(400, [(exc.path or "", exc.message)], code="structure")
     patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
-    bundle = assessment_bundle(assessment, patient_ref=patient_ref, basis=ex.basis, now=now)
+    bundle = assessment_bundle(
+        assessment,
+        patient_ref=patient_ref,
+        basis=ex.basis,
+        now=now,
+        warnings=ex.warnings,
+        terms=kb.terminology,
+    )
     return JSONResponse(bundle, media_type=FHIR_JSON)

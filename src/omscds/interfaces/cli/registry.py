@@ -254,8 +254,8 @@ def register(app: typer.Typer) -> None:
         database: str | None = _DB,
     ) -> None:
         """Export the whole registry as JSON lines or as a FHIR Bundle (collection)."""
+        from omscds.interop.fhir.registry import records_to_bundle
         from omscds.storage.exchange import iter_records, write_jsonl
-        from omscds.storage.fhir_export import records_to_bundle
 
         reg = _open(database)
         target = Path(output) if output else None
@@ -273,7 +273,8 @@ def register(app: typer.Typer) -> None:
                     n = write_jsonl(reg, stream, progress)
                 else:
                     records = list(iter_records(reg))
-                    json.dump(records_to_bundle(records), stream, indent=1, ensure_ascii=False)
+                    bundle = records_to_bundle(records, load_kb())
+                    json.dump(bundle, stream, indent=1, ensure_ascii=False)
                     stream.write("\n")
                     n = len(records)
         finally:
@@ -291,8 +292,8 @@ def register(app: typer.Typer) -> None:
         actor: str | None = _ACTOR,
     ) -> None:
         """Import an export (all or nothing; rows already present are skipped)."""
+        from omscds.interop.fhir.registry import bundle_to_records
         from omscds.storage.exchange import import_records, read_jsonl
-        from omscds.storage.fhir_export import bundle_to_records
 
         path = Path(file)
         if not path.is_file():

@@ -1,7 +1,8 @@
 """CDS Hooks feedback: accepted/overridden outcomes kept in SQLite (a file, or in memory).
 
 Only card and suggestion uuids, the outcome, the override reason code/comment and timestamps
-are stored: no patient data, no tokens.
+are stored: no patient data, no tokens. The uuids of the cards each service issued are kept
+for ``ISSUED_DAYS`` so that feedback is accepted only for those cards (issue 11).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import sqlite3
 import threading
 from typing import Any
 
-from omscds.errors import StorageError
+from omscds.errors import NotFoundError, StorageError
 from omscds.interop.cdshooks.models import Feedback
 
-__all__ = ["FeedbackStore"]
+__all__ = ["ISSUED_DAYS", "FeedbackStore"]
+
+#: how long an issued card can receive feedback (a clinician may act on it days later)
+ISSUED_DAYS = 30
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cds_feedback (
@@ -27,7 +31,13 @@ CREATE TABLE IF NOT EXISTS cds_feedback (
     override_comment TEXT,
     outcome_timestamp TEXT NOT NULL,
     received_at TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS cds_issued (
+    service TEXT NOT NULL,
+    card TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    PRIMARY KEY (service, card)
+);
 """
 
 
@@ -38,12 +48,42 @@ class FeedbackStore:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             self._db.commit()
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the feedback store: {exc}", path=path) from None
 
+    def issue(self, service: str, cards: list[str]) -> None:
+        """Remember the cards a service returned (and forget those past ``ISSUED_DAYS``)."""
+        now = dt.datetime.now(dt.UTC)
+        cutoff = (now - dt.timedelta(days=ISSUED_DAYS)).isoformat(timespec="seconds")
+        stamp = now.isoformat(timespec="seconds")
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?)",
+                [(service, card, stamp) for card in cards],
+            )
+            self._db.execute("DELETE FROM cds_issued WHERE issued_at < ?", (cutoff,))
+            self._db.commit()
+
     def record(self, service: str, items: list[Feedback]) -> int:
+        """Store outcomes; NotFoundError when a card was not issued by this service."""
+        cards = sorted({fb.card for fb in items})
+        with self._lock:
+            known = {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT card FROM cds_issued WHERE service = ? AND card IN "
+                    f"({','.join('?' * len(cards))})",
+                    (service, *cards),
+                )
+            }
+        unknown = [card for card in cards if card not in known]
+        if unknown:
+            index = next(i for i, fb in enumerate(items) if fb.card == unknown[0])
+            raise NotFoundError(
+                f"card {unknown[0]!r} was not issued by {service}", path=f"feedback[{index}].card"
+            )
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         rows = []
         for fb in items:

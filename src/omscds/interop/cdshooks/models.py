@@ -31,8 +31,8 @@ __all__ = [
     "new_uuid",
 ]
 
-#: the spec says "<140-character"; 140 is the hard bound the brief and healthchain use
-SUMMARY_MAX = 140
+#: the spec says a "<140-character" summary: at most 139
+SUMMARY_MAX = 139
 
 
 def new_uuid() -> str:

@@ -11,15 +11,20 @@ import httpx
 
 from omscds.errors import InputError, InteropError
 from omscds.interop.cdshooks.cards import alert_cards, order_warning_card, workup_card
-from omscds.interop.cdshooks.models import CdsRequest, CdsResponse, CdsService, Discovery
+from omscds.interop.cdshooks.feedback import FeedbackStore
+from omscds.interop.cdshooks.models import Card, CdsRequest, CdsResponse, CdsService, Discovery
 from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources
 from omscds.interop.fhir import codes as c
-from omscds.interop.fhir.inbound import extract_case
+from omscds.interop.fhir.inbound import Notice, extract_case
+from omscds.interop.fhir.jsonshape import codings
 from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.terminology import Terminology
 from omscds.model import parse_case
 from omscds.reasoning import assess
 
-__all__ = ["PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
+__all__ = ["CHECKED", "PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
+
+_LEVEL = {"info": 0, "warning": 1, "critical": 2}
 
 #: one set of templates for every service (the same data answers all three hooks)
 PREFETCH: dict[str, str] = {
@@ -71,24 +76,42 @@ def _draft_orders(req: CdsRequest) -> Iterator[tuple[str, dict[str, Any]]]:
     if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
         raise InputError("draftOrders must be a FHIR Bundle", path="context.draftOrders")
     selections = req.context.get("selections")
-    wanted = set(selections) if isinstance(selections, list) and selections else None
+    wanted = (
+        {s for s in selections if isinstance(s, str)}
+        if isinstance(selections, list) and selections
+        else None
+    )
     for _path, res in iter_resources("draftOrders", draft):
         ref = f"{res.get('resourceType')}/{res.get('id')}"
         if wanted is None or ref in wanted:
             yield ref, res
 
 
-def ordered_modalities(order: dict[str, Any]) -> set[str]:
-    """MIBG or urine catecholamines named by a ServiceRequest's code (omscds or LOINC)."""
+#: the orders this service checks: they cannot complete the tumour search on their own
+CHECKED = frozenset({"mibg", "urine_catecholamines"})
+
+
+def ordered_modalities(order: dict[str, Any], terms: Terminology) -> set[str]:
+    """MIBG or urine catecholamines named by a ServiceRequest's code (CPT, LOINC, SNOMED, ours).
+
+    >>> from omscds.knowledge import load_knowledge
+    >>> sr = {"resourceType": "ServiceRequest",
+    ...       "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "78801"}]}}
+    >>> ordered_modalities(sr, load_knowledge().terminology)
+    {'mibg'}
+    """
     if order.get("resourceType") != "ServiceRequest":
         return set()
     found = set()
-    for cd in (order.get("code") or {}).get("coding") or ():
-        system, code = cd.get("system"), cd.get("code")
-        if system == c.omscds_system("modality") and code in ("mibg", "urine_catecholamines"):
-            found.add(str(code))
-        elif system == c.LOINC_SYSTEM and (code in c.HVA_LOINC or code in c.VMA_LOINC):
+    for cd in codings(order.get("code")):
+        entry = terms.entry("procedures", cd.sid, cd.code)
+        analyte = terms.concept("observations", cd.sid, cd.code)
+        if entry is not None and entry.modality in CHECKED:
+            found.add(entry.modality)
+        elif analyte in ("hva", "vma"):
             found.add("urine_catecholamines")
+        elif cd.system == c.omscds_system("modality") and cd.code in CHECKED:
+            found.add(cd.code)
     return found
 
 
@@ -101,8 +124,14 @@ async def run_hook(
     fetch_timeout: float,
     app_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    issued: FeedbackStore | None = None,
+    one_card: bool = True,
 ) -> CdsResponse:
-    """Answer one hook call. Raises PrefetchError (412), InputError/InteropError (400/422)."""
+    """Answer one hook call. Raises PrefetchError (412), InputError/InteropError (400/422).
+
+    ``issued`` records the uuid of every card returned, so that feedback is accepted only for
+    cards this service issued. ``one_card`` (the default) gives one concise card per call.
+    """
     service = SERVICES[service_id]
     if req.hook != service.hook:
         raise InputError(f"this service answers {service.hook!r}, not {req.hook!r}", path="hook")
@@ -111,29 +140,51 @@ async def run_hook(
         raise InputError("patientId is required", path="context.patientId")
     orders: list[tuple[str, set[str]]] = []
     if service.hook != "patient-view":
-        orders = [(ref, m) for ref, res in _draft_orders(req) if (m := ordered_modalities(res))]
+        orders = [
+            (ref, m)
+            for ref, res in _draft_orders(req)
+            if (m := ordered_modalities(res, kb.terminology))
+        ]
         if not orders:
             return CdsResponse(cards=[])  # nothing this service checks: answer before any I/O
-    data = await gather_prefetch(req, PREFETCH, timeout=fetch_timeout, transport=transport)
-    resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in data.items())
+    got = await gather_prefetch(req, PREFETCH, timeout=fetch_timeout, transport=transport)
+    resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in got.data.items())
     ex = extract_case(resources, kb, today=today, patient_id=patient_id)
     if ex.problems:
-        ex.warnings.extend(f"{p}: {m}" for p, m in ex.problems)
         if "age_months" not in ex.case:
             raise InteropError(ex.problems[0][1], path=ex.problems[0][0])
+        ex.warnings.extend(Notice(p, "", m) for p, m in ex.problems)
+    warnings: list[object] = [*got.notes, *ex.warnings]
     assessment = assess(parse_case(ex.case), kb)
     patient_ref = f"Patient/{patient_id}"
+    cards: list[Card] = []
     if service.hook == "patient-view":
         card = workup_card(
-            assessment, patient_ref=patient_ref, warnings=ex.warnings, app_url=app_url
+            assessment,
+            patient_ref=patient_ref,
+            warnings=warnings,
+            app_url=app_url,
+            refs=kb.sources,
+            terms=kb.terminology,
         )
-        return CdsResponse(cards=([card] if card else []) + alert_cards(assessment))
-    modalities = set().union(*(m for _, m in orders))
-    card = order_warning_card(
-        assessment,
-        ordered=sorted(modalities),
-        patient_ref=patient_ref,
-        order_ids=[ref for ref, _ in orders],
-        labels={m: kb.modalities[m].label for m in modalities if m in kb.modalities},
-    )
-    return CdsResponse(cards=[card] if card else [])
+        alerts = alert_cards(assessment, kb.sources)
+        if card is not None:
+            cards = [card] + ([] if one_card else alerts)
+        else:
+            cards = sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1] if one_card else alerts
+    else:
+        modalities = set().union(*(m for _, m in orders))
+        card = order_warning_card(
+            assessment,
+            ordered=sorted(modalities),
+            patient_ref=patient_ref,
+            order_ids=[ref for ref, _ in orders],
+            labels={m: kb.modalities[m].label for m in modalities if m in kb.modalities},
+            warnings=warnings,
+            refs=kb.sources,
+            terms=kb.terminology,
+        )
+        cards = [card] if card else []
+    if issued is not None and cards:
+        issued.issue(service_id, [card.uuid for card in cards])
+    return CdsResponse(cards=cards)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from omscds.interop.fhir.case_out import case_to_bundle
 from omscds.interop.fhir.inbound import (
     Extraction,
+    Intake,
+    Notice,
     age_in_months,
     bundle_entries,
     bundle_to_case,
     extract_case,
+    read_bundle,
 )
 from omscds.interop.fhir.outbound import (
     assessment_bundle,
@@ -17,12 +20,15 @@ from omscds.interop.fhir.outbound import (
     operation_outcome,
     risk_assessment,
     service_request,
+    service_requests,
 )
 from omscds.interop.fhir.studies import REGION_EXTENSION, judge_marker
 
 __all__ = [
     "REGION_EXTENSION",
     "Extraction",
+    "Intake",
+    "Notice",
     "age_in_months",
     "assessment_bundle",
     "bundle_entries",
@@ -33,6 +39,8 @@ __all__ = [
     "judge_marker",
     "oms_observation",
     "operation_outcome",
+    "read_bundle",
     "risk_assessment",
     "service_request",
+    "service_requests",
 ]

@@ -22,21 +22,20 @@ from typing import Any
 from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.inbound import AGE_EXTENSION, CASE_ID_SYSTEM, age_in_months
 from omscds.interop.fhir.studies import (
-    HISTOLOGY_HPO,
     LOCATION_EXTENSION,
     QUANTITATIVE_EXTENSION,
     REGION_EXTENSION,
 )
 from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.codes import SYSTEM_URIS
 from omscds.model import Case, TestResult
 
 __all__ = ["birth_date_for", "case_to_bundle"]
 
-_HPO = "http://human-phenotype-ontology.org"
-_UCUM = "http://unitsofmeasure.org"
+_HPO = SYSTEM_URIS["HPO"]
+_UCUM = SYSTEM_URIS["UCUM"]
 #: the v3 interpretation written on a urine HVA/VMA value for the test's overall result
 _INTERPRETATION = {"positive": "H", "negative": "N", "equivocal": "IND"}
-_MARKER_LOINC = {"hva": c.URINE_LOINC[0], "vma": c.URINE_LOINC[1]}
 #: a first guess at the day count (calendar months); ``birth_date_for`` then checks the reader
 _DAYS_PER_MONTH = 365.25 / 12
 
@@ -104,7 +103,7 @@ class _Writer:
             },
         )
 
-    def history(self, name: str, value: bool | float) -> None:
+    def history(self, name: str, value: Any) -> None:
         res: dict[str, Any] = {
             "resourceType": "Observation",
             "status": "final",
@@ -112,6 +111,18 @@ class _Writer:
         }
         if isinstance(value, bool):
             res["valueBoolean"] = value
+        elif isinstance(value, str):  # a date or a code of the case vocabulary
+            res["valueString"] = value
+        elif isinstance(value, dict):
+            res["component"] = [
+                {
+                    "code": _concept(_coding(c.omscds_system("history-part"), key)),
+                    ("valueBoolean" if isinstance(v, bool) else "valueString"): v
+                    if isinstance(v, bool)
+                    else str(v),
+                }
+                for key, v in value.items()
+            ]
         else:
             res["valueQuantity"] = {"value": value, "unit": "wk", "system": _UCUM, "code": "wk"}
         self.add("history-", res)
@@ -143,7 +154,8 @@ class _Writer:
     def markers(self, test: TestResult) -> None:
         """A plain urine test as LOINC HVA/VMA values, each carrying the test's verdict."""
         for analyte, value in test.quantitative.items():
-            code, display = _MARKER_LOINC[analyte]
+            loinc = self.kb.terminology.codes("observations", analyte)[0]
+            code, display = loinc.code, loinc.display
             res: dict[str, Any] = {
                 "resourceType": "Observation",
                 "status": "final",
@@ -157,12 +169,23 @@ class _Writer:
                 res["effectiveDateTime"] = test.date.isoformat()
             self.add("urine-", res)
 
+    def _region(self, region: str) -> dict[str, Any]:
+        code = self.kb.terminology.region_code(region)
+        if code is None:
+            return _coding(c.omscds_system("region"), region)
+        return _coding(code.uri, code.code, code.display)
+
     def report(self, test: TestResult) -> None:
         conclusion = [_concept(_coding(c.omscds_system("study-result"), test.result))]
         if test.histology is not None:
             codings = [_coding(c.omscds_system("histology"), test.histology)]
-            if test.histology in HISTOLOGY_HPO:
-                codings.append(_coding(_HPO, HISTOLOGY_HPO[test.histology]))
+            hpo_terms = [
+                cd
+                for cd in self.kb.terminology.codes("conditions", test.histology)
+                if cd.system == "HPO"
+            ]
+            if hpo_terms:
+                codings.append(_coding(_HPO, hpo_terms[0].code))
             conclusion.append(_concept(*codings))
         for key in test.findings:
             hpo = self.kb.test_findings[key].hpo if key in self.kb.test_findings else None
@@ -174,9 +197,7 @@ class _Writer:
         extensions: list[dict[str, Any]] = [
             {
                 "url": REGION_EXTENSION,
-                "valueCodeableConcept": _concept(
-                    _coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[region])
-                ),
+                "valueCodeableConcept": _concept(self._region(region)),
             }
             for region in test.regions
         ]
@@ -212,7 +233,7 @@ def _plain_urine(test: TestResult) -> bool:
         and test.result in _INTERPRETATION
         and test.regions in ((), ("whole_body",))
         and bool(test.quantitative)
-        and set(test.quantitative) <= set(_MARKER_LOINC)
+        and set(test.quantitative) <= {"hva", "vma"}
         and not (test.findings or test.location or test.histology or test.note or test.extensions)
     )
 
@@ -243,7 +264,7 @@ def case_to_bundle(
     for key, state in case.findings.items():
         if state != "unknown":
             w.finding(key, state)
-    for name, value in case.history.model_dump(exclude_none=True).items():
+    for name, value in case.history.model_dump(mode="json", exclude_none=True).items():
         w.history(name, value)
     w.severity(case)
     urine_written = False

@@ -2,9 +2,12 @@
 
 Hot path: no ``fhir.resources`` parsing here (interop-notes.md §4.3: 180 ms for a 500-entry
 bundle against a few ms for dicts). Only the handful of facts the case needs are extracted.
-Unrecognised resources and codes are skipped with a warning; malformed structure is a problem
-that names the FHIR path. The caller decides whether problems are fatal (``$assess``) or become
-card warnings (CDS Hooks).
+
+Never all-or-nothing: what is not understood becomes a ``Notice`` (which resource, which code,
+why) and the rest is read. Only what makes an assessment impossible or about the wrong person is
+a *problem* (no Patient, no usable birth date, more than one patient): ``$assess`` answers 4xx.
+What the readings mean is in ``semantics`` (findings) and ``studies`` (tests); codes come from the
+knowledge base's terminology (``kb.terminology``) and HPO index.
 
 omscds' own encodings (written by ``case_out``, docs/fhir-mapping.md): history items as
 Observations in the omscds ``history`` system, a severity score as an Observation in the
@@ -16,11 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from omscds.errors import InteropError
 from omscds.interop.fhir import codes as c
+from omscds.interop.fhir.extraction import Extraction, Intake, Notice, ref_of
+from omscds.interop.fhir.jsonshape import Cd, as_dict, as_list, as_str, codings, number
+from omscds.interop.fhir.patient import AGE_EXTENSION, age_in_months, choose_patient, patient_fields
+from omscds.interop.fhir.semantics import (
+    DROPPED_STATUS,
+    condition_status,
+    observation_reading,
+)
 from omscds.interop.fhir.studies import StudyReader
 from omscds.knowledge import KnowledgeBase
 
@@ -30,22 +40,22 @@ __all__ = [
     "HISTORY_FIELDS",
     "Extraction",
     "FindingReader",
+    "Intake",
+    "Notice",
     "age_in_months",
     "bundle_entries",
     "bundle_to_case",
     "extract_case",
+    "read_bundle",
 ]
 
-#: months per day, a calendar conversion (365.25 / 12 days per month)
-_DAYS_PER_MONTH = 365.25 / 12
-_SKIP_STATUS = frozenset({"entered-in-error", "cancelled"})
-_SEX = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
+#: resources read for the case; any other type is outside what omscds looks at (not a warning)
+_READ = frozenset({"Observation", "Condition", "DiagnosticReport", "ImagingStudy", "Procedure"})
 
-#: ``valueDecimal`` on Patient: the exact age in months on the bundle's date
-AGE_EXTENSION = "https://omscds.org/fhir/StructureDefinition/age-months"
 #: ``Bundle.identifier.system`` carrying the case id
 CASE_ID_SYSTEM = "https://omscds.org/fhir/NamingSystem/case-id"
-#: the case's history items: numbers (weeks) and booleans
+#: the case's history items: numbers (weeks), booleans, strings (dates, codes) and objects
+#: (``component`` per field); the case model validates the values
 HISTORY_FIELDS: dict[str, type] = {
     "symptom_duration_weeks": float,
     "preceding_infection": bool,
@@ -53,33 +63,21 @@ HISTORY_FIELDS: dict[str, type] = {
     "possible_toxic_ingestion": bool,
     "relapse": bool,
     "prior_tumour_resected": bool,
+    "relapse_date": str,
+    "course": str,
+    "prior_cancer": dict,
+    "resection": dict,
 }
-#: the age extension is used when it is within this many months of the birth-date age
-_AGE_AGREEMENT = 0.1
 _WEEKS = {"wk": 1.0, "week": 1.0, "weeks": 1.0, "d": 1 / 7, "day": 1 / 7, "days": 1 / 7}
 
 
-@dataclass
-class Extraction:
-    """What the inbound reader found: a case document, and what it could not use."""
+def bundle_entries(
+    bundle: Any, ex: Extraction | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(path, resource)`` for each entry of a Bundle; raise InteropError when malformed.
 
-    case: dict[str, Any]
-    patient_id: str | None = None
-    basis: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def raise_problems(self) -> None:
-        if self.problems:
-            path, msg = self.problems[0]
-            raise InteropError(
-                f"{msg}" + (f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""),
-                path=path,
-            )
-
-
-def bundle_entries(bundle: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(path, resource)`` for each entry of a Bundle; raise InteropError when malformed."""
+    An entry without a resource is skipped (with a notice on ``ex`` when given).
+    """
     if not isinstance(bundle, dict):
         raise InteropError(f"expected a FHIR Bundle object, not {type(bundle).__name__}")
     if bundle.get("resourceType") != "Bundle":
@@ -93,42 +91,12 @@ def bundle_entries(bundle: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     for i, entry in enumerate(entries):
         res = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
-            raise InteropError(
-                "each entry needs a resource with a resourceType", path=f"Bundle.entry[{i}]"
-            )
+            if ex is not None:
+                ex.warnings.append(
+                    Notice(f"Bundle.entry[{i}]", "", "entry has no resource with a resourceType")
+                )
+            continue
         yield f"Bundle.entry[{i}].resource", res
-
-
-def age_in_months(birth: str, today: dt.date) -> float:
-    """Age from a FHIR date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; partial dates use the middle).
-
-    >>> age_in_months("2024-01-15", dt.date(2026, 1, 15))
-    24.0
-    """
-    parts = birth.split("-")
-    try:
-        if len(parts) == 1:
-            born = dt.date(int(parts[0]), 7, 1)
-        elif len(parts) == 2:
-            born = dt.date(int(parts[0]), int(parts[1]), 15)
-        else:
-            born = dt.date.fromisoformat(birth[:10])
-    except ValueError:
-        raise InteropError(f"not a FHIR date: {birth!r}", path="Patient.birthDate") from None
-    days = (today - born).days
-    if days < 0:
-        raise InteropError("birth date is in the future", path="Patient.birthDate")
-    return round(days / _DAYS_PER_MONTH, 1)
-
-
-def _codings(concept: Any) -> list[tuple[str, str]]:
-    if not isinstance(concept, dict):
-        return []
-    out = []
-    for cd in concept.get("coding") or ():
-        if isinstance(cd, dict) and isinstance(cd.get("code"), str):
-            out.append((str(cd.get("system") or ""), cd["code"]))
-    return out
 
 
 def _date(res: dict[str, Any], *keys: str) -> str:
@@ -146,49 +114,32 @@ class FindingReader:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self.snomed = dict(c.SNOMED_FINDINGS)
-        self.snomed.update({f.snomed: k for k, f in kb.findings.items() if f.snomed})
+        self.terms = kb.terminology
+        self.snomed = {f.snomed: k for k, f in kb.findings.items() if f.snomed}
+
+    def key_of(self, cd: Cd) -> str | None:
+        if cd.sid == "HPO" or (not cd.system and cd.code.startswith("HP:")):
+            return self.kb.finding_key(cd.code)
+        if cd.sid == "SNOMEDCT":
+            return self.terms.concept("findings", "SNOMEDCT", cd.code) or self.snomed.get(cd.code)
+        if cd.system == c.omscds_system("finding"):
+            return self.kb.finding_key(cd.code)
+        return None
 
     def key(self, concept: Any) -> str | None:
-        for system, code in _codings(concept):
-            if system in c.HPO_SYSTEMS or (not system and code.startswith("HP:")):
-                key = self.kb.finding_key(code)
-            elif system == c.SNOMED_SYSTEM:
-                key = self.snomed.get(code)
-            elif system == c.omscds_system("finding"):
-                key = self.kb.finding_key(code)
-            else:
-                key = None
+        for cd in codings(concept):
+            key = self.key_of(cd)
             if key:
                 return key
         return None
 
-
-def _observation_state(res: dict[str, Any]) -> str:
-    if "valueBoolean" in res:
-        return "present" if res["valueBoolean"] is True else "absent"
-    if "dataAbsentReason" in res:
-        return "unknown"
-    value = {code for _, code in _codings(res.get("valueCodeableConcept"))}
-    if value & c.PRESENT_CODES:
-        return "present"
-    if value & c.ABSENT_CODES:
-        return "absent"
-    interp = {code for i in res.get("interpretation") or () for _, code in _codings(i)}
-    if interp & {"NEG", "ND", "N"}:
-        return "absent"
-    if interp & {"POS", "DET", "A"}:
-        return "present"
-    return "present"  # an exam-finding Observation with no value records that it was seen
-
-
-def _condition_state(res: dict[str, Any]) -> str | None:
-    verification = {code for _, code in _codings(res.get("verificationStatus"))}
-    if "entered-in-error" in verification:
+    def condition(self, concept: Any) -> str | None:
+        """``oms``, ``neuroblastoma``, ``ganglioneuroblastoma``... for a diagnosis code."""
+        for cd in codings(concept):
+            found = self.terms.concept("conditions", cd.sid, cd.code)
+            if found:
+                return found
         return None
-    if "refuted" in verification:
-        return "absent"
-    return "present"
 
 
 def extract_case(
@@ -197,123 +148,224 @@ def extract_case(
     *,
     today: dt.date,
     patient_id: str | None = None,
+    patient_aliases: Iterable[str] = (),
+    strict_patient: bool = False,
 ) -> Extraction:
-    """Read Patient, findings (Observation/Condition), urine HVA/VMA and imaging into a case."""
+    """Read Patient, findings (Observation/Condition), urine HVA/VMA and imaging into a case.
+
+    ``patient_id`` (CDS Hooks ``context.patientId``) names the patient; without it the data must
+    hold exactly one Patient. A resource whose subject is another patient is a problem when
+    ``strict_patient`` (a Bundle sent to ``$assess``), else skipped with a notice.
+    """
     ex = Extraction(case={}, patient_id=patient_id)
+    items = list(resources)
+    patient = choose_patient(items, ex, patient_id, patient_aliases)
     finder = FindingReader(kb)
     studies = StudyReader(kb)
     findings: dict[str, tuple[str, str, str]] = {}  # key -> (state, date, path)
     history: dict[str, tuple[str, Any]] = {}  # field -> (date, value)
     severity: tuple[str, dict[str, Any]] | None = None
-    patient: tuple[str, dict[str, Any]] | None = None
-    for path, res in resources:
+    for path, res in items:
         rtype = res.get("resourceType")
-        rid = res.get("id")
-        ref = f"{rtype}/{rid}" if isinstance(rid, str) else None
-        if rtype == "Patient":
-            if patient is None or (patient_id and rid == patient_id):
-                patient = (path, res)
-            continue
         if rtype == "OperationOutcome":
-            ex.warnings.append(f"{path}: the client reported an error fetching data")
+            _client_error(path, res, ex)
             continue
-        if res.get("status") in _SKIP_STATUS:
+        if rtype not in _READ:
             continue
-        if rtype == "Observation" and _omscds_code(res, "history"):
-            _history(path, res, history, ex)
-        elif rtype == "Observation" and _omscds_code(res, "severity-scale"):
-            date = _date(res, "effectiveDateTime", "issued")
-            if severity is None or date >= severity[0]:
-                severity = (date, _severity(res, date))
-        elif rtype == "Observation":
-            if c.HVA_LOINC & {code for s, code in _codings(res.get("code")) if s == c.LOINC_SYSTEM}:
-                studies.add_marker(path, res, "hva", ex)
-            elif c.VMA_LOINC & {
-                code for s, code in _codings(res.get("code")) if s == c.LOINC_SYSTEM
-            }:
-                studies.add_marker(path, res, "vma", ex)
-            else:
-                key = finder.key(res.get("code"))
-                if key is None:
-                    ex.warnings.append(f"{path}: Observation code not recognised; ignored")
-                    continue
-                _put(
-                    findings,
-                    key,
-                    _observation_state(res),
-                    _date(res, "effectiveDateTime", "effectivePeriod", "issued"),
-                    path,
-                    ex,
+        if patient is not None and not patient.owns(res):
+            ref = as_str(as_dict(res.get("subject") or res.get("patient")).get("reference"))
+            if strict_patient:
+                ex.problems.append(
+                    (
+                        f"{path}.subject",
+                        f"refers to {ref}, not the Bundle's patient: one patient per request",
+                    )
                 )
-        elif rtype == "Condition":
-            key = finder.key(res.get("code"))
-            state = _condition_state(res)
-            if key is None or state is None:
-                if key is None:
-                    ex.warnings.append(f"{path}: Condition code not recognised; ignored")
-                continue
-            _put(findings, key, state, _date(res, "onsetDateTime", "recordedDate"), path, ex)
-        elif rtype in ("DiagnosticReport", "ImagingStudy"):
-            studies.add(path, res, ex)
-        else:
+            else:
+                ex.warn(path, res, f"about {ref}, not this patient; not used")
             continue
-        if ref:
+        status = res.get("status")
+        if isinstance(status, str) and status in DROPPED_STATUS:
+            ex.warn(path, res, f"status {status}; not used")
+            continue
+        used = False
+        if rtype == "Observation":
+            used, severity = _observation(
+                path, res, kb, finder, studies, findings, history, severity, ex
+            )
+        elif rtype == "Condition":
+            used = _condition(path, res, finder, studies, findings, history, ex)
+        else:
+            used = studies.add(path, res, ex)
+        ref = ref_of(res)
+        if used and ref:
             ex.basis.append(ref)
     if patient is None:
-        ex.problems.append(("Patient", "a Patient resource is required (for the age)"))
+        ex.finish()
         return ex
-    ppath, pres = patient
-    ex.patient_id = ex.patient_id or (pres.get("id") if isinstance(pres.get("id"), str) else None)
-    birth = pres.get("birthDate")
-    if not isinstance(birth, str):
-        ex.problems.append((f"{ppath}.birthDate", "required to compute the age"))
+    patient_fields(patient, today, ex)
+    if "age_months" not in ex.case:
+        ex.finish()
         return ex
-    try:
-        ex.case["age_months"] = _age(ppath, pres, birth, today, ex)
-    except InteropError as exc:
-        ex.problems.append((f"{ppath}.birthDate", exc.message))
-        return ex
-    ex.case["sex"] = _SEX.get(str(pres.get("gender")), "unknown")
     ex.case["findings"] = {k: v[0] for k, v in sorted(findings.items())}
+    ex.provenance.update({f"findings.{k}": v[2] for k, v in findings.items()})
     if history:
         ex.case["history"] = {k: v[1] for k, v in sorted(history.items())}
     if severity is not None:
         ex.case["severity"] = severity[1]
     ex.case["tests"] = studies.tests(ex)
-    ex.case["visit_date"] = today.isoformat()
+    for i, test in enumerate(ex.case["tests"]):
+        ex.provenance[f"tests[{i}]"] = test.pop("_from", "")
+    ex.finish()
+    extensions: dict[str, Any] = {}
     if ex.warnings:
-        ex.case["extensions"] = {"fhir_warnings": list(ex.warnings)}
+        extensions["fhir_warnings"] = [str(w) for w in ex.warnings]
+    if ex.diagnoses:
+        extensions["fhir_diagnoses"] = dict(ex.diagnoses)
+    if extensions:
+        ex.case["extensions"] = extensions
     return ex
 
 
-def _age(path: str, patient: dict[str, Any], birth: str, today: dt.date, ex: Extraction) -> float:
-    """The birth-date age, refined by ``AGE_EXTENSION`` when the two agree (else a warning)."""
-    age = age_in_months(birth, today)
-    for ext in patient.get("extension") or ():
-        if not isinstance(ext, dict) or ext.get("url") != AGE_EXTENSION:
-            continue
-        exact = ext.get("valueDecimal")
-        if not isinstance(exact, int | float) or isinstance(exact, bool):
-            continue
-        if abs(exact - age) <= _AGE_AGREEMENT:
-            return float(exact)
-        ex.warnings.append(
-            f"{path}: age extension ({exact} months) disagrees with birthDate ({age}); "
-            "birthDate used"
+def _client_error(path: str, res: dict[str, Any], ex: Extraction) -> None:
+    texts = []
+    for issue in as_list(res.get("issue")):
+        issue = as_dict(issue)
+        text = as_str(issue.get("diagnostics")) or as_str(as_dict(issue.get("details")).get("text"))
+        if text:
+            texts.append(text[:200])
+    detail = f" ({'; '.join(texts[:3])})" if texts else ""
+    ex.warn(path, res, f"the client reported an error fetching this data{detail}")
+
+
+def _observation(
+    path: str,
+    res: dict[str, Any],
+    kb: KnowledgeBase,
+    finder: FindingReader,
+    studies: StudyReader,
+    findings: dict[str, tuple[str, str, str]],
+    history: dict[str, tuple[str, Any]],
+    severity: tuple[str, dict[str, Any]] | None,
+    ex: Extraction,
+) -> tuple[bool, tuple[str, dict[str, Any]] | None]:
+    code = res.get("code")
+    cds = codings(code)  # once: this runs for every Observation of a prefetch (the hot path)
+    private = {cd.system: cd.code for cd in cds if cd.system.startswith(c.OMSCDS_CS)}
+    if c.omscds_system("history") in private:
+        return _history(path, res, history, ex), severity
+    if c.omscds_system("severity-scale") in private:
+        date = _date(res, "effectiveDateTime", "issued")
+        if severity is None or date >= severity[0]:
+            severity = (date, _severity(res, date))
+            ex.provenance["severity"] = ref_of(res) or path
+        return True, severity
+    if private.get(c.omscds_system("concept")) == "oms-criteria":
+        ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
+        return False, severity
+    key = None
+    for cd in cds:
+        analyte = kb.terminology.concept("observations", cd.sid, cd.code)
+        if analyte in ("hva", "vma"):
+            return studies.add_marker(path, res, analyte, ex), severity
+        key = key or finder.key_of(cd)
+    if key is None:
+        diagnosis = finder.condition(code)
+        if diagnosis is not None:
+            return _diagnosis(path, res, diagnosis, True, True, studies, history, ex), severity
+        # an exam Observation ("physical findings") whose value names the finding seen
+        seen = finder.key(res.get("valueCodeableConcept"))
+        if seen is None:
+            ex.unrecognised(path, res, code)
+            return False, severity
+        date = _date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+        _put(findings, seen, "present", date, path, res, ex)
+        return True, severity
+    reading = observation_reading(res, kb.terminology)
+    if reading.why:
+        ex.warn(path, res, f"{key}: {reading.why}")
+    if reading.state is None:
+        return False, severity
+    date = _date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+    _put(findings, key, reading.state, date, path, res, ex)
+    return True, severity
+
+
+def _condition(
+    path: str,
+    res: dict[str, Any],
+    finder: FindingReader,
+    studies: StudyReader,
+    findings: dict[str, tuple[str, str, str]],
+    history: dict[str, tuple[str, Any]],
+    ex: Extraction,
+) -> bool:
+    code = res.get("code")
+    st = condition_status(res)
+    key = finder.key(code)
+    if key is None:
+        diagnosis = finder.condition(code)
+        if diagnosis is None:
+            ex.unrecognised(path, res, code)
+            return False
+        # a resolved, confirmed diagnosis still says something: a past tumour
+        if st.state is None and not (st.confirmed and not st.current):
+            ex.warn(path, res, f"{diagnosis}: {st.why}")
+            return False
+        if st.state == "absent":
+            ex.warn(path, res, f"{diagnosis} refuted; nothing to add to the case")
+            return False
+        return _diagnosis(path, res, diagnosis, st.confirmed, st.current, studies, history, ex)
+    if st.why:
+        ex.warn(path, res, f"{key}: {st.why}")
+    if st.state is None:
+        return False
+    date = _date(res, "onsetDateTime", "onsetPeriod", "recordedDate")
+    _put(findings, key, st.state, date, path, res, ex)
+    return True
+
+
+def _diagnosis(
+    path: str,
+    res: dict[str, Any],
+    diagnosis: str,
+    confirmed: bool,
+    current: bool,
+    studies: StudyReader,
+    history: dict[str, tuple[str, Any]],
+    ex: Extraction,
+) -> bool:
+    """An OMS or neuroblastic-tumour diagnosis (Condition, or an Observation coded as one)."""
+    if diagnosis == "oms":
+        ex.diagnoses["oms"] = "confirmed" if confirmed else "provisional"
+        ex.warn(
+            path,
+            res,
+            f"OMS diagnosis recorded ({ex.diagnoses['oms']}); omscds assesses the criteria "
+            "from the coded findings, not from the diagnosis",
         )
-    return age
+        return True
+    if not confirmed:
+        ex.warn(path, res, f"{diagnosis} not confirmed; the tumour search stays open")
+        return False
+    if not current:
+        date = _date(res, "abatementDateTime", "recordedDate")
+        history["prior_tumour_resected"] = (date, True)
+        ex.warn(path, res, f"past {diagnosis} (not current): read as a previous tumour")
+        return True
+    return studies.add_diagnosis(path, res, diagnosis, ex)
 
 
 def _omscds_code(res: dict[str, Any], name: str) -> str | None:
-    for system, code in _codings(res.get("code")):
-        if system == c.omscds_system(name):
-            return code
+    for cd in codings(res.get("code")):
+        if cd.system == c.omscds_system(name):
+            return cd.code
     return None
 
 
 def _history(
     path: str, res: dict[str, Any], history: dict[str, tuple[str, Any]], ex: Extraction
-) -> None:
+) -> bool:
     """One history item; the more recent record wins, else the later one in the bundle."""
     name = _omscds_code(res, "history") or ""
     kind = HISTORY_FIELDS.get(name)
@@ -323,29 +375,55 @@ def _history(
     elif kind is float and isinstance(res.get("valueQuantity"), dict):
         vq = res["valueQuantity"]
         unit = vq.get("code") or vq.get("unit") or "wk"
-        number = vq.get("value")
-        if isinstance(number, int | float) and not isinstance(number, bool) and unit in _WEEKS:
-            value = float(number) * _WEEKS[unit]
+        amount = number(vq.get("value"))
+        if amount is not None and isinstance(unit, str) and unit in _WEEKS:
+            value = amount * _WEEKS[unit]
+    elif kind is str:
+        value = as_str(res.get("valueString"))
+    elif kind is dict:
+        value = _history_parts(res)
     if value is None:
-        ex.warnings.append(f"{path}: history item {name!r} not recognised or has no value; ignored")
-        return
+        ex.warn(path, res, f"history item {name!r} not recognised or has no value; not used")
+        return False
     date = _date(res, "effectiveDateTime", "issued")
     old = history.get(name)
     if old is None or not old[0] or not date or date >= old[0]:
         history[name] = (date, value)
+        ex.provenance[f"history.{name}"] = ref_of(res) or path
+    return True
+
+
+def _history_parts(res: dict[str, Any]) -> dict[str, Any] | None:
+    """An object-valued history item: one ``component`` per field (``history-part`` codes)."""
+    parts: dict[str, Any] = {}
+    for comp in as_list(res.get("component")):
+        comp = as_dict(comp)
+        names = [
+            cd.code
+            for cd in codings(comp.get("code"))
+            if cd.system == c.omscds_system("history-part")
+        ]
+        for key in ("valueBoolean", "valueString"):
+            if names and key in comp and isinstance(comp[key], bool | str):
+                parts[names[0]] = comp[key]
+    return parts or None
 
 
 def _severity(res: dict[str, Any], date: str) -> dict[str, Any]:
     items: dict[str, Any] = {}
-    for comp in res.get("component") or ():
+    for comp in as_list(res.get("component")):
         if not isinstance(comp, dict):
             continue
-        for system, code in _codings(comp.get("code")):
-            if system == c.omscds_system("severity-item") and "valueInteger" in comp:
-                items[code] = comp["valueInteger"]
+        score = comp.get("valueInteger")
+        if not isinstance(score, int) or isinstance(score, bool):
+            continue
+        for cd in codings(comp.get("code")):
+            if cd.system == c.omscds_system("severity-item"):
+                items[cd.code] = score
     out: dict[str, Any] = {"scale": _omscds_code(res, "severity-scale"), "items": items}
-    if "valueInteger" in res:
-        out["total"] = res["valueInteger"]
+    total = res.get("valueInteger")
+    if isinstance(total, int) and not isinstance(total, bool):
+        out["total"] = total
     if date:
         out["date"] = date[:10]
     return out
@@ -357,24 +435,37 @@ def _put(
     state: str,
     date: str,
     path: str,
+    res: dict[str, Any],
     ex: Extraction,
 ) -> None:
+    where = ref_of(res) or path
     old = findings.get(key)
     if old is None or (state != "unknown" and old[0] == "unknown"):
-        findings[key] = (state, date, path)
+        findings[key] = (state, date, where)
         return
     if state == "unknown" or old[0] == state:
         return
     if date and old[1] and date != old[1]:  # the more recent record wins
         if date > old[1]:
-            findings[key] = (state, date, path)
+            findings[key] = (state, date, where)
         return
-    ex.problems.append((path, f"{key} is {state} here but {old[0]} at {old[2]}"))
+    ex.warn(path, res, f"{key} is {state} here but {old[0]} at {old[2]} (same or no date): unknown")
+    findings[key] = ("unknown", date or old[1], f"{old[2]}, {where}")
 
 
 def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extraction:
-    """Read a whole Bundle strictly: any problem raises InteropError naming the FHIR path."""
-    ex = extract_case(bundle_entries(bundle), kb, today=today)
+    """Read a whole Bundle: problems (no patient, no age, two patients) raise InteropError."""
+    pre = Extraction(case={})
+    entries = list(bundle_entries(bundle, pre))
+    aliases = [
+        e["fullUrl"]
+        for e in as_list(as_dict(bundle).get("entry"))
+        if isinstance(e, dict)
+        and isinstance(e.get("fullUrl"), str)
+        and as_dict(e.get("resource")).get("resourceType") == "Patient"
+    ]
+    ex = extract_case(entries, kb, today=today, patient_aliases=aliases, strict_patient=True)
+    ex.warnings[:0] = pre.warnings
     ex.raise_problems()
     ident = bundle.get("identifier")
     if (
@@ -384,3 +475,8 @@ def bundle_to_case(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Extract
     ):
         ex.case = {"case_id": ident["value"], **ex.case}
     return ex
+
+
+def read_bundle(bundle: Any, kb: KnowledgeBase, *, today: dt.date) -> Intake:
+    """A Bundle as a typed case with provenance (InteropError/InputError when unusable)."""
+    return bundle_to_case(bundle, kb, today=today).intake()

@@ -17,16 +17,20 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from omscds.interop.fhir import codes as c
-from omscds.model import Alert, Assessment, Recommendation
+from omscds.knowledge.codes import Code
+from omscds.knowledge.terminology import Terminology
+from omscds.model import REGIONS, Alert, Assessment, Recommendation
 
 __all__ = [
     "INTERVAL_EXTENSION",
     "assessment_bundle",
     "detected_issue",
+    "input_warnings",
     "oms_observation",
     "operation_outcome",
     "risk_assessment",
     "service_request",
+    "service_requests",
 ]
 
 INTERVAL_EXTENSION = "https://omscds.org/fhir/StructureDefinition/probability-interval"
@@ -62,11 +66,20 @@ def _ref(patient_ref: str | None) -> dict[str, str]:
 
 
 def risk_assessment(
-    a: Assessment, *, patient_ref: str | None, basis: Sequence[str], now: dt.datetime
+    a: Assessment,
+    *,
+    patient_ref: str | None,
+    basis: Sequence[str],
+    now: dt.datetime,
+    terms: Terminology | None = None,
 ) -> dict[str, Any]:
     t = a.tumour
+    outcome = [
+        _standard(code) for code in (terms.codes("conditions", "neuroblastoma") if terms else ())
+    ]
+    outcome = [cd for cd in outcome if cd["system"] != _NEUROBLASTOMA["system"]][:1]
     prediction: dict[str, Any] = {
-        "outcome": {"coding": [_NEUROBLASTOMA], "text": "Neuroblastic tumour"},
+        "outcome": {"coding": [*outcome, _NEUROBLASTOMA], "text": "Neuroblastic tumour"},
         "probabilityDecimal": t.probability,
         "extension": [
             {
@@ -100,10 +113,53 @@ def risk_assessment(
     return _check(RiskAssessment, data)
 
 
-def service_request(
+def _standard(code: Code) -> dict[str, str]:
+    return _coding(code.uri, code.code, code.display)
+
+
+def _order_parts(
+    modality: str | None, regions: Sequence[str], terms: Terminology | None
+) -> list[tuple[list[dict[str, str]], list[str], str]]:
+    """(codings, regions, label) of each ServiceRequest an order needs.
+
+    A standard procedure code names one study, so an order for several regions that no single
+    code covers becomes one request per region; urine catecholamines become an HVA and a VMA
+    request. omscds' private modality code is always the last coding.
+    """
+    if not modality:
+        return [([], list(regions), "")]
+    private = _coding(c.omscds_system("modality"), modality)
+    if terms is None:
+        return [([private], list(regions), "")]
+    if modality == "urine_catecholamines":
+        parts: list[tuple[list[dict[str, str]], list[str], str]] = []
+        for concept in ("urine_hva", "urine_vma"):
+            codes = terms.codes("procedures", concept)
+            if codes:
+                parts.append(([_standard(codes[0]), private], [], codes[0].display))
+        return parts or [([private], list(regions), "")]
+    # one code for the whole order (MIBG whole body, CT abdomen and pelvis, EEG), else per region
+    whole = terms.procedure(modality, regions)
+    if whole is None and not regions:
+        whole = terms.procedure(modality, ["whole_body"])
+    if whole is not None:
+        return [([_standard(whole.codes[0].as_code()), private], list(regions), "")]
+    where = [r for r in regions if r != "whole_body"]
+    singles = [terms.procedure(modality, [r]) for r in where]
+    if where and all(singles):
+        return [
+            ([_standard(e.codes[0].as_code()), private], [r], f"{modality.upper()} {r}")
+            for e, r in zip(singles, where, strict=True)
+            if e is not None
+        ]
+    return [([private], list(regions), "")]
+
+
+def service_requests(
     rec: Recommendation | None,
     *,
     patient_ref: str | None,
+    terms: Terminology | None = None,
     reason_ref: str | None = None,
     modality: str | None = None,
     regions: Sequence[str] = (),
@@ -111,45 +167,66 @@ def service_request(
     text: str = "",
     note: str = "",
     validate: bool = True,
-) -> dict[str, Any]:
-    """A ServiceRequest proposal, for a recommendation or an explicit modality and regions.
+) -> list[dict[str, Any]]:
+    """ServiceRequest proposals for a recommendation (or an explicit modality and regions).
 
-    ``validate=False`` skips the fhir.resources round trip (about 1.5 ms per resource) on the CDS
-    Hooks hot path; the tests validate every card suggestion's resource with fhir.resources.
+    Codes come from the knowledge base's terminology (CPT/LOINC first, omscds' modality code as
+    an extra coding), so an EHR can act on them. ``validate=False`` skips the fhir.resources
+    round trip (about 1.5 ms per resource) on the CDS Hooks hot path; the tests validate every
+    card suggestion's resource with fhir.resources.
     """
     if rec is not None:
         modality, regions, kind = rec.modality, rec.regions, rec.kind
         text = rec.title or text
         note = rec.rationale
-    codings: list[dict[str, str]] = []
-    if modality == "urine_catecholamines":
-        codings = [_coding(c.LOINC_SYSTEM, code, d) for code, d in c.URINE_LOINC]
-    elif modality:
-        codings = [_coding(c.omscds_system("modality"), modality)]
-    where = [r for r in regions if r in c.REGION_SNOMED]
-    text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)])).strip()
-    data: dict[str, Any] = {
-        "resourceType": "ServiceRequest",
-        "id": str(uuid.uuid4()),
-        "status": "draft",
-        "intent": "proposal",
-        "subject": _ref(patient_ref),
-        "code": {"coding": codings, "text": text} if codings else {"text": text},
-    }
-    if kind in _CATEGORY:
-        data["category"] = [{"coding": [_coding(*_CATEGORY[kind])]}]
-    if where:
-        data["bodySite"] = [
-            {"coding": [_coding(c.SNOMED_SYSTEM, *c.REGION_SNOMED[r])], "text": r} for r in where
-        ]
-    if rec is not None:
-        data["priority"] = _PRIORITY[rec.urgency]
-        data["identifier"] = [{"system": c.omscds_system("recommendation"), "value": rec.id}]
-    if reason_ref:
-        data["reasonReference"] = [{"reference": reason_ref}]
-    if note:
-        data["note"] = [{"text": note}]
-    return _check(ServiceRequest, data) if validate else data
+    parts = _order_parts(modality, regions, terms)
+    out = []
+    for codings, where_all, label in parts:
+        where = [r for r in where_all if r in REGIONS]
+        part_text = text or " ".join(filter(None, [modality or kind, "of", ", ".join(where)]))
+        if len(parts) > 1:
+            part_text = f"{part_text.strip()} ({label or ', '.join(where)})"
+        data: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "id": str(uuid.uuid4()),
+            "status": "draft",
+            "intent": "proposal",
+            "subject": _ref(patient_ref),
+            "code": {"coding": codings, "text": part_text.strip()}
+            if codings
+            else {"text": part_text.strip()},
+        }
+        if kind in _CATEGORY:
+            data["category"] = [{"coding": [_coding(*_CATEGORY[kind])]}]
+        if where:
+            data["bodySite"] = [{"coding": [_region_coding(r, terms)], "text": r} for r in where]
+        if rec is not None:
+            data["priority"] = _PRIORITY[rec.urgency]
+            data["identifier"] = [{"system": c.omscds_system("recommendation"), "value": rec.id}]
+        if reason_ref:
+            data["reasonReference"] = [{"reference": reason_ref}]
+        if note:
+            data["note"] = [{"text": note}]
+        out.append(_check(ServiceRequest, data) if validate else data)
+    return out
+
+
+def _region_coding(region: str, terms: Terminology | None) -> dict[str, str]:
+    code = terms.region_code(region) if terms is not None else None
+    if code is not None:
+        return _standard(code)
+    return _coding(c.omscds_system("region"), region)
+
+
+def service_request(
+    rec: Recommendation | None,
+    *,
+    patient_ref: str | None,
+    terms: Terminology | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    """The first ServiceRequest of ``service_requests`` (one request per order when it fits)."""
+    return service_requests(rec, patient_ref=patient_ref, terms=terms, **kw)[0]
 
 
 def detected_issue(alert: Alert, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
@@ -166,7 +243,9 @@ def detected_issue(alert: Alert, *, patient_ref: str | None, now: dt.datetime) -
     return _check(DetectedIssue, data)
 
 
-def oms_observation(a: Assessment, *, patient_ref: str | None, now: dt.datetime) -> dict[str, Any]:
+def oms_observation(
+    a: Assessment, *, patient_ref: str | None, now: dt.datetime, terms: Terminology | None = None
+) -> dict[str, Any]:
     components = []
     for crit in a.oms.criteria:
         comp: dict[str, Any] = {
@@ -187,8 +266,11 @@ def oms_observation(a: Assessment, *, patient_ref: str | None, now: dt.datetime)
         "category": [{"coding": [_coding(_OBS_CATEGORY, "exam")]}],
         "code": {
             "coding": [
+                *(
+                    _standard(code)
+                    for code in (terms.codes("conditions", "oms")[:1] if terms else ())
+                ),
                 _coding(c.omscds_system("concept"), "oms-criteria", "OMS diagnostic criteria"),
-                _coding(c.SNOMED_SYSTEM, *c.OMS_SNOMED),
             ]
         },
         "subject": _ref(patient_ref),
@@ -208,29 +290,43 @@ def assessment_bundle(
     patient_ref: str | None,
     basis: Sequence[str] = (),
     now: dt.datetime,
+    warnings: Sequence[Any] = (),
+    terms: Terminology | None = None,
 ) -> dict[str, Any]:
-    """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``."""
+    """The ``$assess`` response: a collection Bundle; entries cross-reference by ``urn:uuid``.
+
+    ``warnings`` (the reader's notices: what was not understood or used with a caveat) become
+    one OperationOutcome entry of ``warning`` issues, each naming the FHIR path and resource.
+    """
     ra_url = f"urn:uuid:{uuid.uuid4()}"
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": ra_url,
-            "resource": risk_assessment(a, patient_ref=patient_ref, basis=basis, now=now),
+            "resource": risk_assessment(
+                a, patient_ref=patient_ref, basis=basis, now=now, terms=terms
+            ),
         },
         {
             "fullUrl": f"urn:uuid:{uuid.uuid4()}",
-            "resource": oms_observation(a, patient_ref=patient_ref, now=now),
+            "resource": oms_observation(a, patient_ref=patient_ref, now=now, terms=terms),
         },
     ]
     for rec in a.recommendations:
         if rec.kind in ("imaging", "laboratory"):
-            sr = service_request(rec, patient_ref=patient_ref, reason_ref=ra_url)
-            entries.append({"fullUrl": f"urn:uuid:{sr['id']}", "resource": sr})
+            for sr in service_requests(
+                rec, patient_ref=patient_ref, terms=terms, reason_ref=ra_url
+            ):
+                entries.append({"fullUrl": f"urn:uuid:{sr['id']}", "resource": sr})
     for alert in a.alerts:
         entries.append(
             {
                 "fullUrl": f"urn:uuid:{uuid.uuid4()}",
                 "resource": detected_issue(alert, patient_ref=patient_ref, now=now),
             }
+        )
+    if warnings:
+        entries.append(
+            {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": input_warnings(warnings)}
         )
     bundle = {
         "resourceType": "Bundle",
@@ -240,6 +336,22 @@ def assessment_bundle(
         "entry": entries,
     }
     return bundle  # each resource was validated above; re-validating the Bundle only costs time
+
+
+def input_warnings(warnings: Sequence[Any]) -> dict[str, Any]:
+    """An OperationOutcome listing what in the input was not used (``inbound.Notice``-like)."""
+    issues = []
+    for w in warnings:
+        issue: dict[str, Any] = {
+            "severity": "warning",
+            "code": "informational",
+            "diagnostics": str(w),
+        }
+        path = getattr(w, "path", "")
+        if path:
+            issue["expression"] = [path]
+        issues.append(issue)
+    return _check(OperationOutcome, {"resourceType": "OperationOutcome", "issue": issues})
 
 
 def operation_outcome(

@@ -1,12 +1,16 @@
 """The registry as a FHIR R4 Bundle (type ``collection``), built as plain JSON dicts.
 
-``fhir.resources`` lives only in ``interop/``; here the resources are plain dicts:
+FHIR is written in one place (``interop/fhir``); the registry's records (``storage.exchange``
+JSON-lines records, plain dicts) come in and go out here. The resources:
 
 * ``Patient`` per patient: the pseudonymous key and external ids as identifiers;
 * ``Encounter`` per visit (``period.start`` = visit date) carrying the full case snapshot in an
   extension, so that the Bundle re-imports losslessly;
 * ``Observation`` per finding of a visit (present/absent/unknown) and one for the severity total:
-  derived views for FHIR readers, ignored on import (the snapshot is authoritative);
+  derived views for FHIR readers, ignored on import (the snapshot is authoritative). Given the
+  knowledge base, a finding is coded as ``$assess`` codes it (HPO, SNOMED CT) and its state as
+  a LOINC answer (LA33-6 Yes / LA32-8 No / LA4489-6 Unknown), with omscds' private codes as
+  extra codings;
 * ``MedicationStatement`` per drug course, ``Procedure`` for a tumour resection;
 * ``Condition`` per relapse event;
 * ``Basic`` per stored assessment (input case, output, knowledge-base version and sha256).
@@ -20,9 +24,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from omscds.errors import InputError
-from omscds.storage.vocabulary import Agent
+from omscds.knowledge import KnowledgeBase
+from omscds.knowledge.codes import SYSTEM_URIS
 
 __all__ = ["EXT", "bundle_to_records", "records_to_bundle"]
+
+#: the treatment agent recorded as a Procedure (``storage.vocabulary.Agent.tumour_resection``)
+_RESECTION = "tumour_resection"
 
 EXT = "urn:omscds:fhir:extension:"
 SYS = "urn:omscds:"
@@ -67,7 +75,26 @@ def _patient(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _visit_resources(r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _standard(kb: KnowledgeBase | None, key: str, state: str) -> tuple[list[Any], list[Any]]:
+    """Standard codings of a finding and of its state (empty without a knowledge base)."""
+    if kb is None:
+        return [], []
+    codes = []
+    finding = kb.findings.get(key)
+    if finding is not None and finding.hpo:
+        codes.append({"system": SYSTEM_URIS["HPO"], "code": finding.hpo, "display": finding.label})
+    for code in kb.terminology.codes("findings", key)[:1]:
+        codes.append({"system": code.uri, "code": code.code, "display": code.display})
+    answers = [
+        {"system": a.uri, "code": a.code, "display": a.display}
+        for a in kb.terminology.codes("answers", state)[:1]
+    ]
+    return codes, answers
+
+
+def _visit_resources(
+    r: dict[str, Any], kb: KnowledgeBase | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     subject = {"reference": _full_url("patient", r["patient"])}
     enc_url = _full_url("visit", r["uid"])
     exts = [_ext("created_at", r["created_at"]), _ext("case", r["case"])]
@@ -91,11 +118,11 @@ def _visit_resources(r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         "effectiveDateTime": r["date"],
     }
     for key, state in sorted(r["case"].get("findings", {}).items()):
-        obs = {
-            **base,
-            "code": _coding("finding", key),
-            "valueCodeableConcept": _coding("state", state),
-        }
+        codes, answers = _standard(kb, key, state)
+        code, value = _coding("finding", key), _coding("state", state)
+        code["coding"][:0] = codes  # standard first, omscds' private code as an extra coding
+        value["coding"][:0] = answers
+        obs = {**base, "code": code, "valueCodeableConcept": value}
         out.append((_full_url("finding", f"{r['uid']}/{key}"), obs))
     if r.get("severity_total") is not None:
         scale = r["case"].get("severity", {}).get("scale", "severity")
@@ -110,7 +137,7 @@ def _visit_resources(r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _treatment(r: dict[str, Any]) -> dict[str, Any]:
     period = {"start": r["start"], **({"end": r["stop"]} if r.get("stop") else {})}
-    procedure = r["agent"] == Agent.tumour_resection.value
+    procedure = r["agent"] == _RESECTION
     res: dict[str, Any] = {
         "resourceType": "Procedure" if procedure else "MedicationStatement",
         "identifier": [{"system": SYS + "treatment", "value": r["uid"]}],
@@ -171,8 +198,13 @@ def _assessment(r: dict[str, Any], patient: str) -> dict[str, Any]:
     }
 
 
-def records_to_bundle(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """A Bundle of type collection holding every record (see the module docstring)."""
+def records_to_bundle(
+    records: Iterable[dict[str, Any]], kb: KnowledgeBase | None = None
+) -> dict[str, Any]:
+    """A Bundle of type collection holding every record (see the module docstring).
+
+    With ``kb``, the derived finding Observations carry the standard codes ``$assess`` uses.
+    """
     entries: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
     visit_patient: dict[str, str] = {}
@@ -185,7 +217,7 @@ def records_to_bundle(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
             items = [(_full_url("patient", r["key"]), _patient(r))]
         elif kind == "visit":
             visit_patient[r["uid"]] = r["patient"]
-            items = _visit_resources(r)
+            items = _visit_resources(r, kb)
         elif kind == "treatment":
             items = [(_full_url("treatment", r["uid"]), _treatment(r))]
         elif kind == "relapse":
