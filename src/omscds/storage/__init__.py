@@ -1,12 +1,15 @@
 """The longitudinal registry: patients, visits, treatments, relapses and stored assessments in
-SQLite (default) or PostgreSQL, with Alembic migrations and an append-only audit log."""
+SQLite (default) or PostgreSQL, with Alembic migrations and an append-only, hash-chained
+audit log."""
 
 from __future__ import annotations
 
+from omscds.storage.audit import AuditBreak, AuditCheck, verify_audit
 from omscds.storage.database import (
     ENV_VAR,
     current_revision,
     default_url,
+    grant_app_role,
     head_revision,
     make_engine,
     migrate,
@@ -31,6 +34,8 @@ __all__ = [
     "AGENTS",
     "ENV_VAR",
     "Agent",
+    "AuditBreak",
+    "AuditCheck",
     "AuditEntry",
     "HistoryEntry",
     "Page",
@@ -45,6 +50,7 @@ __all__ = [
     "build_assessment_case",
     "current_revision",
     "default_url",
+    "grant_app_role",
     "head_revision",
     "make_engine",
     "migrate",
@@ -52,4 +58,5 @@ __all__ = [
     "parse_agent",
     "parse_date",
     "resolve_url",
+    "verify_audit",
 ]

@@ -9,10 +9,11 @@ without an ``alembic.ini``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -20,10 +21,13 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from omscds.errors import StorageError
 
 __all__ = [
+    "APP_TABLES",
     "ENV_VAR",
     "MIGRATIONS_DIR",
     "current_revision",
+    "db_reason",
     "default_url",
+    "grant_app_role",
     "head_revision",
     "make_engine",
     "migrate",
@@ -34,6 +38,25 @@ ENV_VAR = "OMSCDS_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: how long a SQLite writer waits for another writer's lock before giving up
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: tables the application role may read and append to (and nothing else)
+APP_TABLES = ("patients", "visits", "treatments", "relapses", "assessments", "audit_log")
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def db_reason(exc: BaseException) -> str:
+    """The database's own one-line reason for a failure, without SQL or parameters.
+
+    SQLAlchemy's text of an error carries the statement and its parameters (a whole case
+    snapshot, a patient key); a disk-full or lock error must never print those.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if isinstance(primary, str) and primary:
+        return primary[:200]
+    lines = str(orig).strip().splitlines()
+    first = lines[0] if lines else type(orig).__name__
+    return first.split(" [SQL:", 1)[0][:200]
 
 
 def default_url() -> str:
@@ -95,10 +118,11 @@ def make_engine(url: str | None = None) -> Engine:
         if database in ("", ":memory:"):
             raise StorageError("an in-memory SQLite registry would be lost: give a file")
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed)
+        # hide_parameters: an error's text never carries case JSON or patient keys
+        engine = create_engine(parsed, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _alembic_config(engine_conn: Any, kb: Any = None) -> Any:
@@ -132,7 +156,7 @@ def current_revision(engine: Engine) -> str | None:
             row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
             return None if row is None else str(row[0])
     except OperationalError as exc:
-        raise StorageError(f"cannot open the database: {exc.orig}", path="database") from None
+        raise StorageError(f"cannot open the database: {db_reason(exc)}", path="database") from None
 
 
 def migrate(engine: Engine, revision: str = "head", kb: Any = None) -> str:
@@ -144,5 +168,61 @@ def migrate(engine: Engine, revision: str = "head", kb: Any = None) -> str:
             command.upgrade(_alembic_config(conn, kb), revision)
             conn.commit()
     except SQLAlchemyError as exc:
-        raise StorageError(f"migration failed: {exc}", path="database") from None
+        raise StorageError(f"migration failed: {db_reason(exc)}", path="database") from None
     return current_revision(engine) or ""
+
+
+def grant_app_role(engine: Engine, role: str) -> None:
+    """PostgreSQL: let ``role`` (the service's login) read and append, and nothing more.
+
+    Run as the owner of the tables, after :func:`migrate`. The role gets SELECT and INSERT on
+    the registry tables, SELECT on ``alembic_version`` and USAGE on the id sequences; it must
+    not own the tables or be a superuser, since an owner can disable the audit triggers.
+    """
+    if engine.dialect.name != "postgresql":
+        raise StorageError("database roles are a PostgreSQL feature", path="app_role")
+    if not _ROLE.match(role):
+        raise StorageError(
+            "a role name is lower-case letters, digits and _ (at most 63)", path="app_role"
+        )
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = :r"), {"r": role}
+            ).first()
+            if found is None:
+                raise StorageError(f"no database role {role!r}: create it first", path="app_role")
+            if found[0]:
+                raise StorageError(f"role {role!r} is a superuser", path="app_role")
+            owned = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tableowner = :r"
+                ),
+                {"r": role},
+            ).first()
+            if owned is not None:
+                raise StorageError(
+                    f"role {role!r} owns table {owned[0]}: run migrations as another role "
+                    "(ALTER TABLE … OWNER TO the owner role)",
+                    path="app_role",
+                )
+            quoted = f'"{role}"'
+            tables = ", ".join(APP_TABLES)
+            conn.execute(text(f"GRANT USAGE ON SCHEMA {_schema(conn)} TO {quoted}"))
+            conn.execute(text(f"REVOKE ALL ON {tables}, alembic_version FROM {quoted}"))
+            conn.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {quoted}"))
+            conn.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
+            for table in APP_TABLES:
+                seq = conn.execute(
+                    text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}
+                ).scalar()
+                if seq:
+                    conn.execute(text(f"GRANT USAGE ON SEQUENCE {seq} TO {quoted}"))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"granting failed: {db_reason(exc)}", path="app_role") from None
+
+
+def _schema(conn: Any) -> str:
+    name = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+    return '"' + name.replace('"', '""') + '"'

@@ -21,8 +21,20 @@ from omscds.model import Case, parse_case
 from omscds.reasoning import assess, resolve
 from omscds.reasoning.severity import score_severity
 from omscds.storage import queries
-from omscds.storage.audit import append_audit, default_actor, now_iso, sha256_text
-from omscds.storage.database import current_revision, head_revision, make_engine, migrate
+from omscds.storage.audit import (
+    AuditCheck,
+    append_audit,
+    default_actor,
+    now_iso,
+    sha256_text,
+)
+from omscds.storage.database import (
+    current_revision,
+    db_reason,
+    head_revision,
+    make_engine,
+    migrate,
+)
 from omscds.storage.longitudinal import (
     HistoryEntry,
     build_assessment_case,
@@ -95,9 +107,9 @@ class Registry:
         except OmscdsError:
             raise
         except IntegrityError as exc:
-            raise StorageError(f"the write conflicts with stored data: {exc.orig}") from None
+            raise StorageError(f"the write conflicts with stored data: {db_reason(exc)}") from None
         except SQLAlchemyError as exc:
-            raise StorageError(f"database write failed: {exc}") from None
+            raise StorageError(f"database write failed: {db_reason(exc)}") from None
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -107,7 +119,7 @@ class Registry:
         except OmscdsError:
             raise
         except SQLAlchemyError as exc:
-            raise StorageError(f"database read failed: {exc}") from None
+            raise StorageError(f"database read failed: {db_reason(exc)}") from None
 
     def severity_total(self, case: Case) -> int | None:
         """The severity total the knowledge base computes for a snapshot (None if unscored)."""
@@ -248,41 +260,63 @@ class Registry:
         return record
 
     # -- assessments --------------------------------------------------------------------
-    def assessment_case(self, conn: Connection, visit_uid: str) -> Case:
-        """The case a visit is assessed with (see ``longitudinal.py``)."""
+    def assessment_case(self, conn: Connection, visit_uid: str, as_of: str | None = None) -> Case:
+        """The case a visit is assessed with (see ``longitudinal.py``).
+
+        ``as_of`` (a ``created_at`` time) leaves out what was recorded after it: the history
+        as it stood when a stored assessment was made, which import recomputes it from.
+        """
         visit = queries.visit_row(conn, visit_uid)
         history = queries.patient_rows(conn, visit.patient_id)
+
+        def known(row: Any) -> bool:
+            return as_of is None or str(row.created_at) <= as_of
+
         current = HistoryEntry(visit.visit_date, parse_case(json.loads(visit.case_json)))
         earlier = [
             HistoryEntry(v.visit_date, parse_case(json.loads(v.case_json)))
             for v in history["visits"]
-            if v.id != visit.id and (v.visit_date, v.id) < (visit.visit_date, visit.id)
+            if v.id != visit.id and (v.visit_date, v.id) < (visit.visit_date, visit.id) and known(v)
         ]
         return build_assessment_case(
             earlier,
             current,
-            relapse_dates=[r.onset_date for r in history["relapses"]],
-            treatments=[(t.agent, t.start_date) for t in history["treatments"]],
+            relapse_dates=[r.onset_date for r in history["relapses"] if known(r)],
+            treatments=[(t.agent, t.start_date) for t in history["treatments"] if known(t)],
         )
 
-    def _assess_visit(self, conn: Connection, visit_uid: str) -> StoredAssessment:
-        case = self.assessment_case(conn, visit_uid)
+    def _assess_visit(
+        self,
+        conn: Connection,
+        visit_uid: str,
+        *,
+        uid: str | None = None,
+        created_at: str | None = None,
+        action: str = "create",
+    ) -> StoredAssessment:
+        """Assess a stored visit with this registry's knowledge base and store the result.
+
+        Import passes the ``uid`` and ``created_at`` of the record it replaces, so a re-import
+        is skipped and a round trip stays lossless; the content is always computed here, from
+        the history recorded up to ``created_at``.
+        """
+        case = self.assessment_case(conn, visit_uid, as_of=created_at)
         result = assess(case, self.kb)
         stored = StoredAssessment(
-            uid=_uid(),
+            uid=uid or _uid(),
             visit_uid=visit_uid,
             kb_version=self.kb.version,
             kb_sha256=self.kb.sha256,
             omscds_version=result.omscds_version,
             input_case=canonical_case(case),
             assessment=result.model_dump(mode="json"),
-            created_at=now_iso(),
+            created_at=created_at or now_iso(),
         )
         queries.insert_assessment(conn, stored)
         append_audit(
             conn,
             actor=self.actor,
-            action="create",
+            action=action,
             entity="assessment",
             entity_uid=stored.uid,
             patient_key=queries.visit_patient_key(conn, visit_uid),
@@ -401,6 +435,13 @@ class Registry:
     def stored_assessment(self, uid: str) -> StoredAssessment:
         with self.reading() as conn:
             return queries.stored_assessment(conn, uid)
+
+    def verify_audit(self, anchor: tuple[int, str] | None = None) -> AuditCheck:
+        """Check the audit log's hash chain (see ``audit.verify_audit``)."""
+        from omscds.storage.audit import verify_audit
+
+        with self.reading() as conn:
+            return verify_audit(conn, anchor)
 
     def audit(self, limit: int = 100, offset: int = 0) -> Page[AuditEntry]:
         from omscds.storage.audit import list_audit
