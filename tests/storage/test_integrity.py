@@ -204,9 +204,11 @@ def test_postgres_application_role_can_only_read_and_append(
     app = open_registry(app_url, kb, actor="service", create=True)  # at head: a no-op
     _fill(app, build)
     assert app.verify_audit().ok
-    with pytest.raises(DBAPIError, match="permission denied|must be owner"):
-        with app.engine.begin() as conn:
-            conn.execute(text(sql))
+    with (
+        pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+        app.engine.begin() as conn,
+    ):
+        conn.execute(text(sql))
     assert app.verify_audit().ok and app.audit().total == 7
     app.close()
 
