@@ -131,6 +131,28 @@ TINY: dict[str, Any] = {
     "differential.yaml": {"conditions": []},
     "recommendations.yaml": {"rules": []},
     "alerts.yaml": {"alerts": []},
+    "facts.yaml": {
+        "facts": [
+            {"id": "child", "kind": "case", "label": "child"},
+            {"id": "adult", "kind": "case", "label": "adult"},
+        ]
+    },
+    "pathway.yaml": {
+        "branches": [
+            _c(
+                id=b,
+                label=b,
+                team=b,
+                when_all=[b],
+                search_regions=["neck", "chest", "abdomen", "pelvis"],
+            )
+            for b in ("child", "adult")
+        ],
+        "always": {"child": [], "adult": []},
+        "phases": [
+            _c(id="recognise", label="Recognise", why="default", moves_on="-", steps={"child": []})
+        ],
+    },
     "parameters.yaml": {
         "parameters": [
             _c(id=k, value=v)

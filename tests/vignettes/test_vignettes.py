@@ -56,9 +56,39 @@ def test_vignette(name: str, kb: KnowledgeBase) -> None:
         assert a.tumour.prior_id == e["prior_id"]
     if "severity_total" in e:
         assert a.severity is not None and a.severity.total == e["severity_total"]
+    p = a.pathway
+    assert p is not None
+    if "pathway_phase" in e:
+        assert p.phase == e["pathway_phase"], (p.phase, p.why)
+    if "pathway_branch" in e:
+        assert p.branch == e["pathway_branch"]
+    if "pathway_reopened" in e:
+        assert p.reopened is e["pathway_reopened"]
+    if "uncovered_now" in e:
+        assert list(p.uncovered) == e["uncovered_now"]
+    conditional = [s.rule for s in p.steps if s.status == "conditional"]
+    for rid in e.get("conditional_include", []):
+        assert rid in conditional, (rid, conditional)
+    for rid in e.get("conditional_exclude", []):
+        assert rid not in conditional, (rid, conditional)
+    if "first_id" in e:
+        assert rec_ids[0] == e["first_id"], rec_ids
+    if "warnings_contain" in e:
+        assert any(e["warnings_contain"] in w for w in a.warnings), a.warnings
+    if e.get("no_paediatric"):
+        texts = " ".join(r.title + " " + r.rationale for r in a.recommendations).lower()
+        assert "paediatric" not in texts and "neuroblastoma" not in texts, texts
     if e.get("equivocal_lr_one"):
         eq = [ev for ev in a.tumour.evidence if ev.result == "equivocal"]
         assert eq and all(ev.likelihood_ratio == 1.0 for ev in eq)
+
+
+def test_every_phase_and_branch_is_shown(kb: KnowledgeBase) -> None:
+    assert kb.pathway is not None
+    phases = {e["expect"].get("pathway_phase") for e in VIGNETTES.values()}
+    branches = {e["expect"].get("pathway_branch", "child") for e in VIGNETTES.values()}
+    assert {ph.id for ph in kb.pathway.phases} <= phases
+    assert {b.id for b in kb.pathway.branches} <= branches
 
 
 def test_every_rule_is_shown_firing_and_not_firing(kb: KnowledgeBase) -> None:
@@ -68,6 +98,7 @@ def test_every_rule_is_shown_firing_and_not_firing(kb: KnowledgeBase) -> None:
         e = doc["expect"]
         fired.update(e.get("recommendations_include", []) + e.get("alerts_include", []))
         silent.update(e.get("recommendations_exclude", []) + e.get("alerts_exclude", []))
+        fired.update(e.get("conditional_include", []))
     rules = {r.id for r in kb.recommendations} | {a.id for a in kb.alerts}
     assert rules - fired == set(), "rules never shown firing"
     assert rules - silent == set(), "rules never shown silent"

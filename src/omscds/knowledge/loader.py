@@ -19,10 +19,12 @@ from omscds.knowledge.schema import (
     Cited,
     Criterion,
     DifferentialCondition,
+    FactDef,
     FindingDef,
     Manifest,
     ModalityDef,
     Parameter,
+    Pathway,
     Prior,
     Recommendation,
     RegionDistribution,
@@ -69,6 +71,8 @@ class KnowledgeBase:
     recommendations: tuple[Recommendation, ...]
     alerts: tuple[AlertRule, ...]
     parameters: Mapping[str, Parameter]
+    facts: Mapping[str, FactDef] = field(default_factory=lambda: MappingProxyType({}))
+    pathway: Pathway | None = None
     hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -133,6 +137,11 @@ class KnowledgeBase:
             yield f"alerts.{a.id}", a
         for k, prm in self.parameters.items():
             yield f"parameters.{k}", prm
+        if self.pathway is not None:
+            for b in self.pathway.branches:
+                yield f"pathway.branches.{b.id}", b
+            for ph in self.pathway.phases:
+                yield f"pathway.phases.{ph.id}{'.' + ph.variant if ph.variant else ''}", ph
 
     def assumptions(self) -> list[tuple[str, Cited]]:
         return list(
@@ -183,6 +192,8 @@ FILES = (
     "recommendations.yaml",
     "alerts.yaml",
     "parameters.yaml",
+    "facts.yaml",
+    "pathway.yaml",
 )
 OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml")
 
@@ -231,6 +242,13 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
     )
     alerts = tuple(_models(AlertRule, raw["alerts.yaml"], "alerts.yaml", "alerts"))
     params = _by_id(_models(Parameter, raw["parameters.yaml"], "parameters.yaml", "parameters"))
+    facts = _by_id(_models(FactDef, raw["facts.yaml"], "facts.yaml", "facts"))
+    try:
+        pathway = Pathway.model_validate(raw["pathway.yaml"])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise KnowledgeError(f"pathway.yaml: {loc}: {err['msg']}") from None
 
     hpo_index: dict[str, str] = {}
     desc_raw = raw.get("hpo_descendants.yaml") or {}
@@ -262,9 +280,12 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         recommendations=recs,
         alerts=alerts,
         parameters=params,
+        facts=facts,
+        pathway=pathway,
         hpo_index=MappingProxyType(hpo_index),
     )
     _check_references(kb)
+    _check_rule_names(kb)
     return kb
 
 
@@ -286,3 +307,63 @@ def _check_references(kb: KnowledgeBase) -> None:
     for rec in kb.recommendations:
         if rec.modality and rec.modality not in kb.modalities:
             raise KnowledgeError(f"recommendations.{rec.id}: unknown modality {rec.modality!r}")
+
+
+def _is_fact(name: str, kb: KnowledgeBase) -> bool:
+    if name.startswith(("finding:", "absent:", "unknown:")):
+        return name.split(":", 1)[1] in kb.findings
+    return name in kb.facts
+
+
+def _check_rule_names(kb: KnowledgeBase) -> None:
+    """Every fact a rule names exists, every rule a pathway step names exists."""
+
+    def check(where: str, names: Iterable[str]) -> None:
+        for name in names:
+            if not _is_fact(name, kb):
+                raise KnowledgeError(f"{where}: unknown fact {name!r} (facts.yaml)")
+
+    for rec in kb.recommendations:
+        check(f"recommendations.{rec.id}", (*rec.when_all, *rec.when_any, *rec.when_none))
+    for a in kb.alerts:
+        check(f"alerts.{a.id}", (*a.when_all, *a.when_any, *a.when_none))
+    for d in kb.differential:
+        check(f"differential.{d.id}", (r.when for r in d.rules))
+        if d.explained_by and d.explained_by not in {r.id for r in kb.recommendations}:
+            raise KnowledgeError(f"differential.{d.id}: unknown rule {d.explained_by!r}")
+    for f in kb.facts.values():
+        check(f"facts.{f.id}", (*f.when_all, *f.when_any, *f.when_none))
+    if kb.pathway is None:
+        return
+    rules = {r.id for r in kb.recommendations}
+    owned: set[str] = set()
+    for branch in kb.pathway.branches:
+        check(f"pathway.branches.{branch.id}", branch.when_all)
+    for population, ids in kb.pathway.always.items():
+        for rid in ids:
+            if rid not in rules:
+                raise KnowledgeError(f"pathway.always.{population}: unknown rule {rid!r}")
+        owned.update(ids)
+    for ph in kb.pathway.phases:
+        where = f"pathway.phases.{ph.id}{'.' + ph.variant if ph.variant else ''}"
+        check(where, (*ph.when_all, *ph.when_any, *ph.when_none))
+        for population, steps in ph.steps.items():
+            for step in steps:
+                if step.rule not in rules:
+                    raise KnowledgeError(f"{where}.{population}: unknown rule {step.rule!r}")
+                check(
+                    f"{where}.{population}.{step.rule}",
+                    (*step.when_all, *step.when_any, *step.when_none),
+                )
+                owned.add(step.rule)
+    if (
+        kb.pathway.phases[-1].when_all
+        or kb.pathway.phases[-1].when_any
+        or kb.pathway.phases[-1].when_none
+    ):
+        raise KnowledgeError("pathway.phases: the last phase must be the unconditional default")
+    orphans = sorted(rules - owned)
+    if orphans:
+        raise KnowledgeError(
+            f"pathway: rules no phase owns (they would never be advised): {orphans}"
+        )

@@ -19,11 +19,16 @@ __all__ = [
     "Criterion",
     "DifferentialCondition",
     "DifferentialRule",
+    "FactDef",
     "FindingDef",
     "Frozen",
     "Manifest",
     "ModalityDef",
     "Parameter",
+    "Pathway",
+    "PathwayBranch",
+    "PathwayPhase",
+    "PathwayStep",
     "Prior",
     "Recommendation",
     "RegionDistribution",
@@ -111,6 +116,9 @@ class Criterion(Cited):
     any_of: tuple[str, ...] = ()
     #: met by histology of a neuroblastic tumour (the tumour criterion)
     histology: tuple[str, ...] = ()
+    #: adults: the wording and histologies of the tumour criterion (the cancers of adult OMS)
+    label_adult: str | None = None
+    histology_adult: tuple[str, ...] = ()
 
 
 class SeverityItem(Frozen):
@@ -212,6 +220,8 @@ class DifferentialCondition(Cited):
     base: float
     rules: tuple[DifferentialRule, ...] = ()
     separate_by: str = ""
+    #: the recommendation rule whose test explains (or excludes) this condition
+    explained_by: str | None = None
 
 
 class Recommendation(Cited):
@@ -248,3 +258,62 @@ class Parameter(Cited):
     high: float | None = None
     unit: str = ""
     label: str = ""
+
+
+class FactDef(Frozen):
+    """A name that rules may use (facts.yaml). Composites combine other facts, in data."""
+
+    id: str
+    kind: Literal["case", "derived", "composite"]
+    label: str
+    when_all: tuple[str, ...] = ()
+    when_any: tuple[str, ...] = ()
+    when_none: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _composite_has_conditions(self) -> FactDef:
+        has = bool(self.when_all or self.when_any or self.when_none)
+        if (self.kind == "composite") != has:
+            raise ValueError("a composite fact (and only a composite) has when_* conditions")
+        return self
+
+
+class PathwayStep(Frozen):
+    """A step of a phase: a recommendation rule, an order now or conditional (``if``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    rule: str
+    condition: str | None = Field(default=None, alias="if")
+    when_all: tuple[str, ...] = ()
+    when_any: tuple[str, ...] = ()
+    when_none: tuple[str, ...] = ()
+
+
+class PathwayPhase(Cited):
+    id: Literal["recognise", "search", "localise", "found", "follow"]
+    variant: str = ""
+    label: str
+    why: str
+    moves_on: str
+    when_all: tuple[str, ...] = ()
+    when_any: tuple[str, ...] = ()
+    when_none: tuple[str, ...] = ()
+    steps: dict[Literal["child", "adult"], tuple[PathwayStep, ...]]
+
+
+class PathwayBranch(Cited):
+    id: Literal["child", "adult"]
+    label: str
+    team: str
+    when_all: tuple[str, ...]
+    search_regions: tuple[BodyRegion, ...]
+
+
+class Pathway(Frozen):
+    branches: tuple[PathwayBranch, ...]
+    always: dict[Literal["child", "adult"], tuple[str, ...]]
+    phases: tuple[PathwayPhase, ...]
+
+    def branch(self, population: str) -> PathwayBranch:
+        return next(b for b in self.branches if b.id == population)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,8 @@ __all__ = [
     "KnowledgeBaseRef",
     "NextTest",
     "OmsResult",
+    "PathwayResult",
+    "PathwayStep",
     "Recommendation",
     "SeverityResult",
     "TumourEvidence",
@@ -139,6 +142,40 @@ class SeverityResult(_Out):
     sources: tuple[str, ...] = ()
 
 
+class PathwayStep(_Out):
+    """A step of the current phase: an order now, or conditional on what ``condition`` says."""
+
+    rule: str
+    status: Literal["now", "conditional"]
+    #: the condition of a conditional step ("if brain MRI does not explain the ataxia ...")
+    condition: str | None = None
+    title: str = ""
+    kind: str = ""
+    modality: str | None = None
+    regions: tuple[str, ...] = ()
+    urgency: Literal["urgent", "soon", "routine"] = "routine"
+    sources: tuple[str, ...] = ()
+
+
+class PathwayResult(_Out):
+    """Where the patient stands on the clinical pathway, why, and what moves it on."""
+
+    branch: Literal["child", "adult"]
+    branch_label: str
+    team: str
+    phase: Literal["recognise", "search", "localise", "found", "follow"]
+    phase_label: str
+    why: str
+    moves_on: str
+    #: a relapse or OMS after a resection re-opened the search (tests after ``since`` count)
+    reopened: bool = False
+    since: dt.date | None = None
+    search_regions: tuple[str, ...] = ()
+    uncovered: tuple[str, ...] = ()
+    steps: tuple[PathwayStep, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
 class AssumptionNote(_Out):
     where: str
     reasoning: str
@@ -160,3 +197,5 @@ class Assessment(_Out):
     assumptions: tuple[AssumptionNote, ...] = ()
     warnings: tuple[str, ...] = ()
     disclaimer: str
+    #: the clinical pathway: phase, why, what moves it on, and the steps with their conditions
+    pathway: PathwayResult | None = None

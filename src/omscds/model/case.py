@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from omscds.errors import InputError, format_path
 
@@ -20,7 +27,9 @@ __all__ = [
     "Histology",
     "History",
     "Modality",
+    "PriorCancer",
     "Region",
+    "Resection",
     "Severity",
     "TestResult",
     "parse_case",
@@ -47,6 +56,8 @@ Modality = Literal[
     "bone_marrow",
     "biopsy",
     "mammography",
+    "breast_mri",
+    "serum_afp",
 ]
 Region = Literal["brain", "spine", "neck", "chest", "abdomen", "pelvis", "whole_body"]
 Result = Literal["positive", "negative", "equivocal", "pending"]
@@ -65,12 +76,71 @@ WHOLE_BODY_DEFAULT = frozenset(
 )
 
 
+#: control characters (except tab/newline) and bidirectional overrides: they change what a
+#: terminal or page shows without changing what is stored (Trojan-source style)
+_HIDDEN = frozenset(
+    [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
+    + [chr(0x7F)]
+    + [chr(c) for c in range(0x80, 0xA0)]
+    + [chr(c) for c in (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+
+
+def _visible(value: str) -> str:
+    for ch in value:
+        if ch in _HIDDEN:
+            raise ValueError(f"contains the invisible control character U+{ord(ch):04X}; remove it")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_hidden_text(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return _visible(v)
+        if isinstance(v, tuple | list):
+            for item in v:
+                if isinstance(item, str):
+                    _visible(item)
+        if isinstance(v, dict):
+            for k in v:
+                if isinstance(k, str):
+                    _visible(k)
+        return v
+
+
+# Numbers are declared ``strict``: ``true`` or ``"19"`` is never read as an age or a score
+# (pydantic's lax mode would turn ``true`` into 1).
+Course = Literal["acute", "episodic", "progressive"]
+CancerType = Literal[
+    "small_cell_lung",
+    "non_small_cell_lung",
+    "breast",
+    "ovarian",
+    "ovarian_teratoma",
+    "testicular",
+    "neuroblastic",
+    "thymoma",
+    "other",
+]
+
+
+class PriorCancer(_Strict):
+    type: CancerType
+    date: dt.date | None = None
+    in_remission: bool | None = None
+
+
+class Resection(_Strict):
+    date: dt.date | None = None
+    completeness: Literal["complete", "incomplete", "unknown"] = "unknown"
+
 
 class History(_Strict):
-    symptom_duration_weeks: float | None = Field(default=None, ge=0)
+    symptom_duration_weeks: float | None = Field(default=None, ge=0, le=5200, strict=True)
     preceding_infection: bool | None = None
     recent_vaccination: bool | None = None
     possible_toxic_ingestion: bool | None = None
@@ -78,6 +148,14 @@ class History(_Strict):
     relapse: bool | None = None
     #: a neuroblastic tumour was resected earlier (recurrence can bring OMS back)
     prior_tumour_resected: bool | None = None
+    #: date of the relapse: tests after it count for the renewed search
+    relapse_date: dt.date | None = None
+    #: the course so far: acute, episodic (attacks with normal intervals) or progressive
+    course: Course | None = None
+    #: a cancer earlier in life (adults: OMS can be the sole sign of its relapse)
+    prior_cancer: PriorCancer | None = None
+    #: the last tumour resection (OMS persisting after it re-opens the search)
+    resection: Resection | None = None
 
 
 class TestResult(_Strict):
@@ -90,7 +168,7 @@ class TestResult(_Strict):
     location: str | None = None
     histology: Histology | None = None
     date: dt.date | None = None
-    quantitative: dict[str, float] = Field(default_factory=dict)
+    quantitative: dict[str, float] = Field(default_factory=dict, strict=True)
     note: str | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
 
@@ -112,14 +190,14 @@ class TestResult(_Strict):
 
 class Severity(_Strict):
     scale: str
-    items: dict[str, int] = Field(default_factory=dict)
-    total: int | None = None
+    items: dict[str, int] = Field(default_factory=dict, strict=True)
+    total: int | None = Field(default=None, strict=True)
     date: dt.date | None = None
 
 
 class Case(_Strict):
     case_id: str | None = None
-    age_months: float = Field(ge=0, le=1800)
+    age_months: float = Field(ge=0, le=1800, strict=True)
     sex: Sex = "unknown"
     findings: dict[str, FindingState] = Field(default_factory=dict)
     history: History = Field(default_factory=History)
@@ -128,6 +206,17 @@ class Case(_Strict):
     #: the date the case describes (a visit); used for surveillance intervals
     visit_date: dt.date | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates_not_after_visit(self) -> Case:
+        if self.visit_date is None:
+            return self
+        for i, t in enumerate(self.tests):
+            if t.date is not None and t.date > self.visit_date:
+                raise ValueError(
+                    f"@tests.{i}.date: {t.date} is after the visit date {self.visit_date}"
+                )
+        return self
 
 
 def _message(err: Any) -> str:
@@ -144,7 +233,26 @@ def _message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def parse_case(data: Any) -> Case:
+def _dates(case: Case) -> list[tuple[str, dt.date]]:
+    out: list[tuple[str, dt.date]] = []
+    if case.visit_date is not None:
+        out.append(("visit_date", case.visit_date))
+    for i, t in enumerate(case.tests):
+        if t.date is not None:
+            out.append((f"tests[{i}].date", t.date))
+    h = case.history
+    if h.relapse_date is not None:
+        out.append(("history.relapse_date", h.relapse_date))
+    if h.resection is not None and h.resection.date is not None:
+        out.append(("history.resection.date", h.resection.date))
+    if h.prior_cancer is not None and h.prior_cancer.date is not None:
+        out.append(("history.prior_cancer.date", h.prior_cancer.date))
+    if case.severity is not None and case.severity.date is not None:
+        out.append(("severity.date", case.severity.date))
+    return out
+
+
+def parse_case(data: Any, *, today: dt.date | None = None) -> Case:
     """Validate a decoded JSON/YAML document as a Case, raising InputError naming the field.
 
     >>> parse_case({"age_months": 19}).age_months
@@ -158,7 +266,7 @@ def parse_case(data: Any) -> Case:
     if not isinstance(data, dict):
         raise InputError(f"a case must be a JSON/YAML object, not {type(data).__name__}")
     try:
-        return Case.model_validate(data)
+        case = Case.model_validate(data)
     except ValidationError as exc:
         errors: list[tuple[str, str]] = []
         for err in exc.errors():
@@ -168,6 +276,15 @@ def parse_case(data: Any) -> Case:
             if msg.startswith("regions: "):
                 loc = [*loc, "regions"]
                 msg = msg.removeprefix("regions: ")
+            if msg.startswith("@"):  # a model validator naming a nested field
+                where, msg = msg[1:].split(": ", 1)
+                loc = [int(p) if p.isdigit() else p for p in where.split(".")]
             errors.append((format_path(loc), msg))
         path, msg = errors[0]
         raise InputError(msg, path=path, errors=errors) from None
+    if today is not None:
+        future = [(p, d) for p, d in _dates(case) if d > today]
+        if future:
+            errors = [(p, f"{d} is in the future (today is {today})") for p, d in future]
+            raise InputError(errors[0][1], path=errors[0][0], errors=errors)
+    return case

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
 from omscds.model import BODY_REGIONS, Case, TestResult
 
-__all__ = ["body_regions", "is_tumour_positive", "searched_regions", "uncovered_regions"]
+__all__ = [
+    "SearchView",
+    "body_regions",
+    "is_tumour_positive",
+    "search_view",
+    "searched_regions",
+    "uncovered_regions",
+]
 
 
 def body_regions(regions: Iterable[str]) -> tuple[str, ...]:
@@ -67,3 +76,64 @@ def is_tumour_positive(test: TestResult) -> bool:
     if test.modality in {"perfusion_spect", "csf", "eeg", "toxicology", "onconeural_antibodies"}:
         return False
     return bool(body_regions(test.regions))
+
+
+@dataclass(frozen=True)
+class SearchView:
+    """The tumour search as it stands now, for the pathway.
+
+    A relapse, or OMS that persists after a resection, re-opens the search: only tests dated
+    after the event count (``since``); without a date, no earlier test counts, so the renewed
+    search covers every region (the reading that cannot leave a recurrence unsearched).
+    """
+
+    population: str
+    regions: tuple[str, ...]
+    reopened: bool
+    since: dt.date | None
+    tests: tuple[TestResult, ...]
+    covered: dict[str, str | None]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def uncovered(self) -> tuple[str, ...]:
+        return tuple(r for r in self.regions if self.covered.get(r) is None)
+
+
+def search_view(case: Case, kb: KnowledgeBase, population: str, oms_active: bool) -> SearchView:
+    """Which tests count for the search now, and which of the branch's regions they cover."""
+    h = case.history
+    regions = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
+    resected = bool(h.prior_tumour_resected or h.resection is not None)
+    relapse = bool(h.relapse or h.relapse_date is not None)
+    reopened = relapse or (resected and oms_active)
+    tests: tuple[TestResult, ...] = case.tests
+    since: dt.date | None = None
+    warnings: list[str] = []
+    if reopened:
+        dates = [d for d in (h.relapse_date, h.resection.date if h.resection else None) if d]
+        since = max(dates) if dates else None
+        event = "relapse" if relapse else "resection"
+        if since is None:
+            # without the date no negative can be placed after the event, but a positive one
+            # may be the recurrence itself: it still counts (it can only escalate the advice)
+            tests = tuple(t for t in case.tests if is_tumour_positive(t) and t.histology is None)
+            if case.tests:
+                warnings.append(
+                    f"The search re-opens after the {event}, but its date is not given "
+                    "(history.relapse_date or history.resection.date): no earlier negative "
+                    "test or histology counts for the renewed search; positive studies still do."
+                )
+        else:
+            tests = tuple(t for t in case.tests if t.date is not None and t.date > since)
+            undated = sum(1 for t in case.tests if t.date is None)
+            if undated:
+                warnings.append(
+                    f"{undated} test(s) without a date are taken as before the {event} of {since}."
+                )
+    covered: dict[str, str | None] = dict.fromkeys(BODY_REGIONS)
+    for test in tests:
+        if _completes(test, kb):
+            for region in body_regions(test.regions):
+                covered[region] = test.modality
+    return SearchView(population, tuple(regions), reopened, since, tests, covered, tuple(warnings))

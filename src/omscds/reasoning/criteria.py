@@ -38,11 +38,14 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
     """Each criterion met / not met / unknown (``None``) with the case fields behind it."""
     results: list[CriterionResult] = []
     sources: list[str] = []
+    adult = rc.case.age_months >= kb.param("adult_age_months")
     for crit in kb.criteria:
         met: bool | None
         evidence: list[str] = []
+        label = crit.label_adult if adult and crit.label_adult else crit.label
         if crit.histology:
-            met, evidence = _histology(rc, kb, crit.histology)
+            accepted = crit.histology_adult if adult and crit.histology_adult else crit.histology
+            met, evidence = _histology(rc, kb, accepted)
         else:
             states = [rc.state(f) for f in crit.any_of]
             present = [f for f in crit.any_of if rc.present(f)]
@@ -58,7 +61,7 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
                 met = None
         results.append(
             CriterionResult.model_construct(
-                id=crit.id, label=crit.label, met=met, evidence=tuple(evidence), sources=crit.source
+                id=crit.id, label=label, met=met, evidence=tuple(evidence), sources=crit.source
             )
         )
         sources.extend(s for s in crit.source if s not in sources)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from omscds import __version__
@@ -9,13 +10,15 @@ from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, Case, KnowledgeBaseRef, parse_case
 from omscds.model.assessment import AssumptionNote
 from omscds.reasoning.alerts import evaluate_alerts
+from omscds.reasoning.coverage import search_view
 from omscds.reasoning.criteria import evaluate_criteria
 from omscds.reasoning.differential import METHOD, rank_differential
 from omscds.reasoning.facts import base_facts, derive_facts
 from omscds.reasoning.findings import resolve
+from omscds.reasoning.pathway import evaluate_pathway
 from omscds.reasoning.severity import score_severity
 from omscds.reasoning.tumour import assess_tumour
-from omscds.reasoning.workup import explain_order, plan_workup
+from omscds.reasoning.workup import explain_order
 
 __all__ = ["assess", "assess_data"]
 
@@ -32,8 +35,14 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     differential = rank_differential(base, kb)
     tumour = assess_tumour(rc, oms, kb)
     severity = score_severity(case, kb)
-    facts = derive_facts(rc, base, oms, differential, tumour, severity, kb)
-    recommendations = plan_workup(facts, tumour, kb)
+    # OMS is active now: criteria met or possible, or any of its motor or eye signs present
+    # (OMS can first appear after a resection with ataxia and myoclonus alone)
+    signs = any(rc.present(k) for c in kb.criteria[:2] for k in c.any_of)
+    view = search_view(
+        case, kb, tumour.result.population, signs or oms.status in ("criteria_met", "possible")
+    )
+    facts = derive_facts(rc, base, oms, differential, tumour, severity, kb, view)
+    pathway, recommendations = evaluate_pathway(facts, view, tumour, kb)
     alerts = evaluate_alerts(facts, kb)
     used = _assumptions_used(kb, recommendations, alerts, tumour.result.prior_id)
     return Assessment(
@@ -51,14 +60,16 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
         alerts=alerts,
         severity=severity,
         assumptions=used,
-        warnings=rc.warnings,
+        warnings=rc.warnings + view.warnings,
         disclaimer=kb.manifest.disclaimer,
+        pathway=pathway,
     )
 
 
-def assess_data(data: Any, kb: KnowledgeBase) -> Assessment:
-    """Parse a decoded JSON/YAML case and assess it."""
-    return assess(parse_case(data), kb)
+def assess_data(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Assessment:
+    """Parse a decoded JSON/YAML case and assess it (``today``: refuse dates after it; the
+    caller at the edge passes the clock, the core never reads it)."""
+    return assess(parse_case(data, today=today), kb)
 
 
 def _static_notes(

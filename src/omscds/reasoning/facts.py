@@ -1,7 +1,9 @@
 """Named boolean facts about a case: the vocabulary that knowledge-base rules are written in.
 
-Rules in ``differential.yaml``, ``recommendations.yaml`` and ``alerts.yaml`` fire on these names;
-``KNOWN_FACTS`` lists them so that a test can prove every rule names a real fact.
+Rules in ``differential.yaml``, ``recommendations.yaml``, ``alerts.yaml`` and ``pathway.yaml``
+fire on these names. The names and their labels live in ``facts.yaml`` (loading the knowledge
+base checks every rule against it); this module computes which of them hold for a case.
+Composite facts are combinations of others, defined in data and evaluated last.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
-from omscds.model import DifferentialEntry, OmsResult, SeverityResult
+from omscds.model import DifferentialEntry, OmsResult, SeverityResult, TestResult
+from omscds.reasoning.coverage import SearchView, is_tumour_positive
+from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.findings import ResolvedCase
 
 __all__ = [
-    "CASE_FACTS",
-    "DERIVED_FACTS",
     "Facts",
     "base_facts",
     "derive_facts",
@@ -24,72 +26,12 @@ __all__ = [
     "rule_fires",
 ]
 
-#: facts read straight from the case (findings are ``finding:<key>`` / ``absent:<key>``)
-CASE_FACTS: dict[str, str] = {
-    "child": "age under the adult cut-off",
-    "adult": "adult",
-    "infant_under_6m": "age under 6 months",
-    "female": "female",
-    "young_woman": "woman younger than 30",
-    "preceding_infection": "preceding infection",
-    "no_preceding_infection": "no preceding infection",
-    "recent_vaccination": "recent vaccination",
-    "possible_toxic_ingestion": "possible toxic ingestion",
-    "relapse": "OMS relapse after remission",
-    "prior_tumour_resected": "tumour resected before",
-    "duration_beyond_aca_course": "symptoms beyond the usual post-infectious course (about 4 weeks)",
-    "duration_within_aca_course": "symptoms within the usual post-infectious course",
-    "cerebellar_hypoperfusion": "cerebellar hypoperfusion on perfusion SPECT",
-    "cerebellar_atrophy": "cerebellar atrophy on MRI",
-    "cerebellar_signal_change": "cerebellar swelling or signal change on MRI",
-    "posterior_fossa_mass": "posterior fossa mass on imaging",
-    "demyelinating_lesions": "multifocal white-matter lesions",
-    "epileptiform_discharges": "epileptiform EEG",
-    "toxin_detected": "toxicology positive",
-    "csf_inflammatory": "CSF oligoclonal bands or B-cell expansion",
-    "onconeural_antibody_positive": "onconeural antibody positive",
-    "brain_imaging_done": "brain MRI/CT done",
-    "brain_imaging_normal": "brain MRI/CT normal",
-    "toxicology_done": "toxicology screen done",
-    "csf_done": "CSF analysed",
-    "antibodies_done": "onconeural antibodies tested",
-    "mibg_done": "MIBG done",
-    "mibg_negative": "MIBG negative",
-    "mibg_equivocal": "MIBG equivocal",
-    "urine_done": "urine HVA/VMA done",
-    "urine_negative": "urine HVA/VMA normal",
-    "mammography_done": "mammography done",
-    "fdg_pet_done": "FDG-PET done",
-    "partial_body_imaging_only": "only ultrasound / chest X-ray of the body so far",
-    "severity_scored": "severity scored",
-}
-
-#: facts derived from the reasoning (criteria, differential, tumour, severity, time)
-DERIVED_FACTS: dict[str, str] = {
-    "oms_met": "OMS criteria met",
-    "oms_possible": "OMS possible",
-    "oms_met_or_possible": "OMS criteria met or possible",
-    "tumour_question": "an occult tumour is in question",
-    "search_incomplete": "body search incomplete",
-    "search_complete_negative": "neck, chest, abdomen and pelvis imaged and negative",
-    "study_positive": "a study was positive (no histology yet)",
-    "histology_confirmed": "tumour confirmed by histology",
-    "histology_neuroblastic": "neuroblastic tumour on histology",
-    "severe_presentation": "severe presentation",
-    "surveillance_due": "last complete search older than the surveillance interval",
-    "ddx_posterior_fossa_tumour": "posterior fossa tumour in the differential",
-    "ddx_adem": "ADEM in the differential",
-    "ddx_acute_cerebellitis": "acute cerebellitis in the differential",
-    "ddx_toxic_ingestion": "toxic ingestion in the differential",
-    "ddx_miller_fisher_syndrome": "Miller Fisher syndrome in the differential",
-    "ddx_epileptic_seizures": "epileptic seizures in the differential",
-}
-
 
 def is_known_fact(name: str, kb: KnowledgeBase) -> bool:
+    """A name rules may use: a finding state or a fact of ``facts.yaml``."""
     if name.startswith(("finding:", "absent:", "unknown:")):
         return name.split(":", 1)[1] in kb.findings
-    return name in CASE_FACTS or name in DERIVED_FACTS
+    return name in kb.facts
 
 
 def fact_label(name: str, kb: KnowledgeBase) -> str:
@@ -97,7 +39,8 @@ def fact_label(name: str, kb: KnowledgeBase) -> str:
         return kb.findings[name[8:]].label.lower()
     if name.startswith("absent:"):
         return "no " + kb.findings[name[7:]].label.lower()
-    return CASE_FACTS.get(name) or DERIVED_FACTS.get(name) or name
+    f = kb.facts.get(name)
+    return f.label if f is not None else name
 
 
 @dataclass(frozen=True)
@@ -133,6 +76,8 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
     true.add("adult" if adult else "child")
     if case.age_months < kb.param("infant_prior_age_months"):
         true.add("infant_under_6m")
+    if case.sex == "male":
+        true.add("male")
     if case.sex == "female":
         true.add("female")
         if adult and case.age_months < kb.param("young_woman_age_months"):
@@ -160,6 +105,20 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
             open_.add(name)
     if h.preceding_infection is False:
         true.add("no_preceding_infection")
+    if h.course is not None:
+        true.add(f"course_{h.course}")
+    else:
+        open_.update({"course_acute", "course_episodic", "course_progressive"})
+    if h.resection is not None:
+        true.add("prior_tumour_resected")
+        if h.resection.completeness == "incomplete":
+            true.add("resection_incomplete")
+    if h.prior_cancer is not None:
+        true.add("prior_cancer")
+        if h.prior_cancer.type == "small_cell_lung":
+            true.add("prior_cancer_sclc")
+        if h.prior_cancer.type == "breast":
+            true.add("prior_cancer_breast")
     weeks = h.symptom_duration_weeks
     if weeks is None:
         open_.update({"duration_beyond_aca_course", "duration_within_aca_course"})
@@ -167,11 +126,13 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
         true.add("duration_beyond_aca_course")
     else:
         true.add("duration_within_aca_course")
-    true.update(tf for tf in rc.test_findings if tf in CASE_FACTS)
+    true.update(tf for tf in rc.test_findings if tf in kb.facts)
     if rc.test_findings & {"oligoclonal_bands", "csf_b_cell_expansion"}:
         true.add("csf_inflammatory")
     if rc.test_findings & {"anti_ri", "anti_hu"}:
         true.add("onconeural_antibody_positive")
+    if h.relapse_date is not None:
+        true.add("relapse")
     done = {t.modality for t in case.tests}
     brain = [t for t in case.tests if t.modality in ("mri", "ct") and "brain" in t.regions]
     if brain:
@@ -186,6 +147,9 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
         ("urine_catecholamines", "urine_done"),
         ("mammography", "mammography_done"),
         ("fdg_pet", "fdg_pet_done"),
+        ("serum_afp", "afp_done"),
+        ("eeg", "eeg_done"),
+        ("breast_mri", "breast_mri_done"),
     ):
         if modality in done:
             true.add(fact)
@@ -196,6 +160,12 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
             true.add("mibg_equivocal")
         if t.modality == "urine_catecholamines" and t.result == "negative":
             true.add("urine_negative")
+        if t.modality == "serum_afp" and t.result == "negative":
+            true.add("afp_normal")
+        if t.modality == "mammography" and t.result == "negative":
+            true.add("mammography_negative")
+        if t.modality == "ultrasound" and "pelvis" in t.regions:
+            true.add("pelvic_ultrasound_done")
     body = [t for t in case.tests if t.modality in ("ultrasound", "chest_xray")]
     cross = [
         t
@@ -218,8 +188,10 @@ def derive_facts(
     tumour: object,
     severity: SeverityResult | None,
     kb: KnowledgeBase,
+    view: SearchView,
 ) -> Facts:
-    """All facts: the case's plus those from criteria, differential, tumour and severity."""
+    """All facts: the case's plus those from criteria, differential, tumour, severity and the
+    search as it stands now (``view``: the tests that count since a relapse or resection)."""
     from omscds.reasoning.tumour import TumourContext  # local: tumour imports facts' peers
 
     assert isinstance(tumour, TumourContext)
@@ -228,48 +200,89 @@ def derive_facts(
         true.update({"oms_met", "oms_met_or_possible"})
     elif oms.status == "possible":
         true.update({"oms_possible", "oms_met_or_possible"})
-    t = tumour.result
     if tumour.question:
         true.add("tumour_question")
-    status_fact = {
-        "search_incomplete": "search_incomplete",
-        "not_found": "search_complete_negative",
-        "suspected": "study_positive",
-        "confirmed": "histology_confirmed",
-    }.get(t.status)
-    if status_fact:
-        true.add(status_fact)
-    if t.status == "not_applicable" and not all(t.searched_regions.values()):
+    if view.reopened:
+        true.add("search_reopened")
+    adult = "adult" in true
+    histology = [
+        t
+        for t in view.tests
+        if t.histology is not None
+        and t.result != "negative"
+        and (t.histology in NEUROBLASTIC or adult)
+    ]
+    seen = [t for t in view.tests if is_tumour_positive(t) and _anatomical(t, kb)]
+    functional = [t for t in view.tests if is_tumour_positive(t) and not _anatomical(t, kb)]
+    if histology:
+        true.add("histology_confirmed")
+        if any(t.histology in NEUROBLASTIC for t in histology):
+            true.add("histology_neuroblastic")
+    if seen:
+        true.add("tumour_seen")
+    elif functional:
+        true.add("functional_positive")
+    if (seen or functional) and not histology:
+        true.add("study_positive")
+    if view.uncovered:
         true.add("search_incomplete")
-    if t.status == "confirmed" and any(
-        x.histology in ("neuroblastoma", "ganglioneuroblastoma", "ganglioneuroma")
-        for x in rc.case.tests
-    ):
-        true.add("histology_neuroblastic")
+    elif not (seen or functional or histology):
+        true.add("search_complete_negative")
     if (
         severity is not None
         and severity.total is not None
         and (severity.total >= kb.param("severe_presentation_total"))
     ):
         true.add("severe_presentation")
-    if _surveillance_due(rc, kb) and t.status == "not_found":
+    if "search_complete_negative" in true and _surveillance_due(rc, view, kb):
         true.add("surveillance_due")
     share = kb.param("ddx_consider_share")
     for entry in differential:
         fact = f"ddx_{entry.condition}"
-        if fact in DERIVED_FACTS and entry.score >= share:
+        if fact in kb.facts and entry.score >= share:
             true.add(fact)
+    if "ddx_ataxia_telangiectasia" in true:
+        true.add("avoid_ionising_radiation")
+    _add_composites(true, kb)
+    if differential and _mimic_leads(
+        differential[0].condition, Facts(frozenset(true), base.open), kb
+    ):
+        true.add("mimic_leads")
+        _add_composites(true, kb)
     return Facts(frozenset(true), base.open)
 
 
-def _surveillance_due(rc: ResolvedCase, kb: KnowledgeBase) -> bool:
+def _anatomical(test: TestResult, kb: KnowledgeBase) -> bool:
+    """CT, MRI and whole-body MRI show the anatomy (the modalities that complete the search)."""
+    mod = kb.modalities.get(test.modality)
+    return bool(mod and mod.completes_search)
+
+
+def _add_composites(true: set[str], kb: KnowledgeBase) -> None:
+    facts = Facts(frozenset(true), frozenset())
+    for f in kb.facts.values():
+        if f.kind == "composite" and rule_fires(facts, f.when_all, f.when_any, f.when_none):
+            true.add(f.id)
+            facts = Facts(frozenset(true), frozenset())
+
+
+def _mimic_leads(condition: str, facts: Facts, kb: KnowledgeBase) -> bool:
+    """The leading condition has its own explaining test and that test's rule still fires."""
+    cond = next((c for c in kb.differential if c.id == condition), None)
+    if cond is None or cond.explained_by is None or condition == "oms":
+        return False
+    rule = next(r for r in kb.recommendations if r.id == cond.explained_by)
+    return rule_fires(facts, rule.when_all, rule.when_any, rule.when_none)
+
+
+def _surveillance_due(rc: ResolvedCase, view: SearchView, kb: KnowledgeBase) -> bool:
     """The last complete search is older than the first surveillance interval (dates needed)."""
     visit = rc.case.visit_date
     if visit is None:
         return False
     dates = [
         t.date
-        for t in rc.case.tests
+        for t in view.tests
         if t.date is not None
         and kb.modalities[t.modality].completes_search
         and t.result == "negative"

@@ -15,6 +15,7 @@ __all__ = [
     "beta_interval",
     "beta_ppf",
     "odds_update",
+    "update_found",
     "update_regions",
 ]
 
@@ -167,6 +168,39 @@ def update_regions(
     p_result_t = t_after / t_before if t_before > 0 else 0.0
     lr = p_result_t / none_f if none_f > 0 else math.inf
     total = t_after + m.none * none_f
+    if total <= 0:
+        return m, 1.0
+    return Masses({r: v / total for r, v in new.items()}, m.none * none_f / total), lr
+
+
+def update_found(
+    m: Masses, covered: frozenset[str], sens: float, spec: float
+) -> tuple[Masses, float]:
+    """A mass on CT/MRI of ``covered``: the study shows where the tumour is.
+
+    The regional update (``update_regions``) multiplies a positive study by the share of
+    tumours in the covered regions, as if the study had been the only look at the body; for a
+    mass that share is irrelevant (a solid paraspinal, adrenal or presacral mass in a child with
+    OMS is almost always the tumour: clinical review 2026-12, point 8). So the tumour's site
+    mass is first moved into the covered regions, then the whole-body likelihood ratio
+    sensitivity / (1 - specificity) applies.
+
+    >>> m = Masses.start(0.5, {"chest": 1.0, "abdomen": 9.0})
+    >>> round(update_found(m, frozenset({"chest"}), 0.9, 0.98)[0].probability, 3)
+    0.978
+    >>> round(update_regions(m, frozenset({"chest"}), "positive", 0.9, 0.98)[0].probability, 3)
+    0.844
+    """
+    t = m.tumour
+    weights = {r: v for r, v in m.regions.items() if r in covered}
+    wsum = sum(weights.values())
+    if t <= 0 or wsum <= 0:
+        return update_regions(m, covered, "positive", sens, spec)
+    inside = max(sens, 1.0 - spec)
+    new = {r: (t * v / wsum * inside if r in covered else 0.0) for r, v in m.regions.items()}
+    none_f = 1.0 - spec
+    total = sum(new.values()) + m.none * none_f
+    lr = inside / none_f if none_f > 0 else math.inf
     if total <= 0:
         return m, 1.0
     return Masses({r: v / total for r, v in new.items()}, m.none * none_f / total), lr

@@ -19,7 +19,7 @@ from omscds.model import BODY_REGIONS, NextTest, OmsResult, TestResult, TumourEv
 from omscds.reasoning.coverage import body_regions, is_tumour_positive, searched_regions
 from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.findings import ResolvedCase
-from omscds.reasoning.probability import Masses, beta_interval, update_regions
+from omscds.reasoning.probability import Masses, beta_interval, update_found, update_regions
 
 __all__ = [
     "Performance",
@@ -189,12 +189,18 @@ def _regions_of(test: TestResult) -> frozenset[str]:
 
 
 def _step(
-    m: Masses, test: TestResult, covered: frozenset[str], perf: Performance, bound: str
+    m: Masses,
+    test: TestResult,
+    covered: frozenset[str],
+    perf: Performance,
+    bound: str,
+    found: bool = False,
 ) -> tuple[Masses, float]:
     """One update at the point value or at the bound that pushes the posterior low or high.
 
     After a negative result the posterior falls as sensitivity and specificity rise; after a
     positive one it rises with both. So each bound takes the matching ends of both intervals.
+    ``found``: a mass on CT/MRI, which shows where the tumour is (``update_found``).
     """
     if bound == "point":
         s, c = perf.sens[0], perf.spec[0]
@@ -202,6 +208,8 @@ def _step(
         s, c = perf.sens[2], perf.spec[2]
     else:
         s, c = perf.sens[1], perf.spec[1]
+    if found:
+        return update_found(m, covered, s, c)
     return update_regions(m, covered, test.result, s, c)
 
 
@@ -270,9 +278,15 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
             )
             continue
         note = ""
-        point, lr = _step(point, test, covered, perf, "point")
-        low, lr_a = _step(low, test, covered, perf, "low")
-        high, lr_b = _step(high, test, covered, perf, "high")
+        found = test.result == "positive" and mod is not None and mod.completes_search
+        point, lr = _step(point, test, covered, perf, "point", found)
+        low, lr_a = _step(low, test, covered, perf, "low", found)
+        high, lr_b = _step(high, test, covered, perf, "high", found)
+        if found:
+            note = (
+                f"a mass on {test.modality.upper()} of {', '.join(ordered)}: taken as the "
+                "tumour's site, not discounted by the share of tumours found there"
+            )
         if test.result == "negative" and len(covered) < len(BODY_REGIONS):
             missing = [r for r in BODY_REGIONS if r not in covered]
             note = (
@@ -298,6 +312,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         sources.extend(s for s in perf.sources if s not in sources)
 
     searched = searched_regions(case, kb)
+    required = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
     probability = point.probability
     interval = (min(low.probability, probability), max(high.probability, probability))
     if histology_idx is not None:
@@ -316,15 +331,15 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
             "opsoclonus, no neuroblastoma test, no cerebellar hypoperfusion or atrophy, no "
             "prolonged ataxia); the probability shown is the prior for an atypical presentation."
         )
-    elif all(searched.values()):
+    elif all(searched[r] for r in required):
         status = "not_found"
         explanation = (
-            "Neck, chest, abdomen and pelvis were all covered by CT/MRI and were negative; "
+            f"{', '.join(required).capitalize()} were all covered by CT/MRI and were negative; "
             "small tumours can still surface later."
         )
     else:
         status = "search_incomplete"
-        missing = [r for r, by in searched.items() if by is None]
+        missing = [r for r in required if searched[r] is None]
         explanation = (
             f"Not yet covered by CT/MRI: {', '.join(missing)}. "
             "MIBG, urine catecholamines, ultrasound and chest X-ray never complete the search."

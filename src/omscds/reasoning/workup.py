@@ -1,68 +1,75 @@
-"""The work-up plan: knowledge-base rules fired by the case's facts, ordered by urgency and yield."""
+"""The work-up plan: a fired knowledge-base rule as a recommendation, ordered by urgency and yield.
+
+Which rules are advised is the pathway's decision (``reasoning/pathway.py``).
+"""
 
 from __future__ import annotations
 
-from omscds.knowledge import KnowledgeBase
-from omscds.model import BODY_REGIONS, Recommendation
-from omscds.reasoning.facts import Facts, rule_fires
+from omscds.knowledge.schema import Recommendation as RecommendationRule
+from omscds.model import BODY_REGIONS, NextTest, Recommendation
+from omscds.reasoning.coverage import SearchView
 from omscds.reasoning.tumour import TumourContext
 
-__all__ = ["URGENCY_ORDER", "plan_workup"]
+__all__ = ["URGENCY_ORDER", "build_recommendation", "explain_order", "order_recommendations"]
 
 URGENCY_ORDER = {"urgent": 0, "soon": 1, "routine": 2}
 
 
-def plan_workup(
-    facts: Facts, tumour: TumourContext, kb: KnowledgeBase
-) -> tuple[Recommendation, ...]:
-    """Fire every rule whose conditions hold; fill regions from what is still uncovered.
+def build_recommendation(
+    rule: RecommendationRule, view: SearchView, tumour: TumourContext
+) -> Recommendation | None:
+    """The recommendation a rule gives now, regions filled from what the search still lacks.
 
-    Within an urgency, imaging/laboratory studies follow the next-best-test ranking (yield, then
-    burden), so the first recommendation is the one most likely to find the tumour now.
+    ``regions_from: uncovered`` takes the regions of the population's search not yet covered by
+    CT/MRI (since a relapse or resection, when the search re-opened); ``None`` when none is left.
     """
-    uncovered = [r for r, by in tumour.result.searched_regions.items() if by is None]
-    yields = {t.modality: (i, t) for i, t in enumerate(tumour.result.next_tests)}
-    out: list[Recommendation] = []
-    for rule in kb.recommendations:
-        if not rule_fires(facts, rule.when_all, rule.when_any, rule.when_none):
-            continue
-        regions = rule.regions
-        if rule.regions_from == "uncovered":
-            allowed = rule.regions or BODY_REGIONS
-            regions = tuple(r for r in uncovered if r in allowed)
-            if not regions:
-                continue
-        rationale = rule.rationale.strip()
-        ranked = yields.get(rule.modality or "")
-        if ranked is not None:
-            nt = ranked[1]
-            rationale += (
-                f" Now: chance this study finds the tumour {nt.yield_probability:.0%} "
-                f"({nt.why}); probability left if negative {nt.probability_if_negative:.0%}."
-            )
-        interval = rule.interval_months
-        out.append(
-            Recommendation.model_construct(
-                id=rule.id,
-                kind=rule.kind,
-                modality=rule.modality,
-                regions=regions,
-                urgency=rule.urgency,
-                interval_months=interval[0] if interval else None,
-                interval_months_range=interval,
-                title=rule.title,
-                rationale=rationale,
-                sources=rule.source,
-                assumption=rule.is_assumption,
-            )
+    regions = rule.regions
+    if rule.regions_from == "uncovered":
+        allowed = rule.regions or BODY_REGIONS
+        regions = tuple(r for r in view.uncovered if r in allowed)
+        if not regions:
+            return None
+    rationale = rule.rationale.strip()
+    ranked = _yields(tumour).get(rule.modality or "")
+    if ranked is not None:
+        nt = ranked[1]
+        rationale += (
+            f" Now: chance this study finds the tumour {nt.yield_probability:.0%} "
+            f"({nt.why}); probability left if negative {nt.probability_if_negative:.0%}."
         )
+    interval = rule.interval_months
+    return Recommendation.model_construct(
+        id=rule.id,
+        kind=rule.kind,
+        modality=rule.modality,
+        regions=regions,
+        urgency=rule.urgency,
+        interval_months=interval[0] if interval else None,
+        interval_months_range=interval,
+        title=rule.title,
+        rationale=rationale,
+        sources=rule.source,
+        assumption=rule.is_assumption,
+    )
 
-    def order(rec: Recommendation) -> tuple[int, int, str]:
+
+def _yields(tumour: TumourContext) -> dict[str, tuple[int, NextTest]]:
+    return {t.modality: (i, t) for i, t in enumerate(tumour.result.next_tests)}
+
+
+def order_recommendations(
+    recs: list[Recommendation], tumour: TumourContext
+) -> tuple[Recommendation, ...]:
+    """Urgency first; within an urgency, studies follow the next-best-test ranking (yield, then
+    burden), so the first study is the one most likely to find the tumour now; then the order of
+    the pathway's steps (a stable sort keeps it)."""
+    yields = _yields(tumour)
+
+    def order(rec: Recommendation) -> tuple[int, int]:
         ranked = yields.get(rec.modality or "")
-        return (URGENCY_ORDER[rec.urgency], ranked[0] if ranked else 99, rec.id)
+        return (URGENCY_ORDER[rec.urgency], ranked[0] if ranked else 99)
 
-    out.sort(key=order)
-    return tuple(out)
+    return tuple(sorted(recs, key=order))
 
 
 def explain_order(recs: tuple[Recommendation, ...], tumour: TumourContext) -> str:

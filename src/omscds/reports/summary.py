@@ -30,6 +30,42 @@ def _pct(p: float) -> str:
     return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
 
 
+def _share(p: float) -> str:
+    """A differential share: never "100%" for a ranked hypothesis (softmax shares are < 1)."""
+    return ">99%" if p > 0.99 else _pct(p)
+
+
+def _pathway(a: Assessment, nums: dict[str, int]) -> Section | None:
+    """Where the patient stands and what to do next: the first thing a clinician reads."""
+    p = a.pathway
+    if p is None:
+        return None
+    lines = [
+        Line(f"Phase: {p.phase_label}", "strong"),
+        Line(p.why),
+        Line(f"Branch: {p.branch_label}. Team: {p.team}.", "muted"),
+    ]
+    if p.uncovered and p.phase in ("search", "localise", "found"):
+        lines.append(
+            Line(
+                "Regions not yet imaged by CT/MRI"
+                + (f" since {p.since}" if p.since else "")
+                + f": {', '.join(p.uncovered)}",
+                "warning",
+            )
+        )
+    for st in p.steps:
+        what = st.title or st.rule
+        if st.regions:
+            what += f" [{', '.join(st.regions)}]"
+        if st.status == "now":
+            lines.append(Line(f"NOW ({st.urgency}): {what}{_cite(st.sources, nums)}", "strong", 1))
+        else:
+            lines.append(Line(f"THEN, {st.condition}: {what}{_cite(st.sources, nums)}", "info", 1))
+    lines.append(Line(f"Moves on when: {p.moves_on}", "muted"))
+    return Section("Where the patient stands and what comes next", tuple(lines))
+
+
 def _cite(sources: tuple[str, ...], numbers: dict[str, int]) -> str:
     refs = []
     for s in sources:
@@ -54,6 +90,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
         ),
     ]
     sections.append(Section("omscds assessment (decision support, not a diagnosis)", tuple(head)))
+    path = _pathway(a, nums)
+    if path is not None:
+        sections.append(path)
 
     if a.alerts:
         sections.append(
@@ -84,8 +123,14 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     sections.append(Section("OMS criteria (3 of 4)", tuple(crit)))
 
     t = a.tumour
-    tl = [
+    status_line = (
         Line(
+            "Status: not applicable: no tumour question arises from the findings entered "
+            "(no probability is given).",
+            "strong",
+        )
+        if t.status == "not_applicable"
+        else Line(
             f"Status: {t.status.replace('_', ' ')}; probability of a tumour {_pct(t.probability)} "
             f"(interval {_pct(t.interval[0])}-{_pct(t.interval[1])}); prior {_pct(t.prior)}"
             + (
@@ -94,7 +139,10 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
                 else ""
             ),
             "warning" if t.status in ("suspected", "search_incomplete") else "strong",
-        ),
+        )
+    )
+    tl = [
+        status_line,
         Line(
             "Searched by CT/MRI: "
             + ", ".join(
@@ -110,12 +158,14 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
         tl.append(
             Line(
                 f"tests[{ev.test}] {ev.modality} {ev.result} ({', '.join(ev.regions)}): {lr} -> "
-                f"{_pct(ev.probability_after)}. {ev.note}{_cite(ev.sources, nums)}",
+                + (f"{_pct(ev.probability_after)}. " if t.status != "not_applicable" else "")
+                + f"{ev.note}{_cite(ev.sources, nums)}",
                 "",
                 1,
             )
         )
-    tl.append(Line(t.explanation, "muted"))
+    if t.status != "not_applicable":
+        tl.append(Line(t.explanation, "muted"))
     sections.append(Section("Occult tumour", tuple(tl)))
 
     if t.next_tests:
@@ -166,7 +216,7 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     if a.differential:
         dl = []
         for d in a.differential[:6]:
-            dl.append(Line(f"{d.rank}. {d.label or d.condition} ({_pct(d.score)})", "strong", 1))
+            dl.append(Line(f"{d.rank}. {d.label or d.condition} ({_share(d.score)})", "strong", 1))
             if d.support:
                 dl.append(Line("for: " + "; ".join(d.support), "good", 2))
             if d.against:

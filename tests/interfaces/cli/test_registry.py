@@ -34,7 +34,7 @@ def _scored(tmp_path: Path, total: int) -> str:
 
 def test_full_workflow(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["registry", "add-visit", str(EXAMPLES / "seed1-01-presentation.json"),
-                 "--patient", "S1", "--date", "2024-03-01"]) == 0  # fmt: skip
+                 "--patient", "S1", "--date", "2024-03-04"]) == 0  # fmt: skip
     assert (
         main(["registry", "add-visit", _scored(tmp_path, 3), "-p", "S1", "--date", "2024-05-01"])
         == 0
@@ -45,7 +45,7 @@ def test_full_workflow(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     assert main(["registry", "show", "S1"]) == 0
     shown = capsys.readouterr().out
-    for text in ("2024-03-01", "2024-05-01", "ivig", "2 g/kg", "relapse: 2024-09-01",
+    for text in ("2024-03-04", "2024-05-01", "ivig", "2 g/kg", "relapse: 2024-09-01",
                  "Latest assessment", "  - ["):  # fmt: skip
         assert text in shown
     assert main(["registry", "show", "S1", "--json"]) == 0

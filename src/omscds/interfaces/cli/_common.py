@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,25 +42,18 @@ def read_document(path: str) -> Any:
             raise InputError("not UTF-8 text (is this a case file?)", path=name) from None
     if not text.strip():
         raise InputError("the file is empty", path=name)
-    suffix = Path(path).suffix.lower() if path != "-" else ""
-    if suffix == ".json" or (
-        suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "["))
-    ):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", path=name
-            ) from None
-    import yaml
+    from omscds.model.strict import loads_json, loads_yaml
 
+    suffix = Path(path).suffix.lower() if path != "-" else ""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InputError(f"not valid YAML: {problem}{where}", path=name) from None
+        if suffix == ".json" or (
+            suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "["))
+        ):
+            return loads_json(text)
+        return loads_yaml(text)
+    except InputError as exc:
+        # keep the field path; the file name is printed by print_error's source prefix
+        raise InputError(exc.message, path=exc.path or name, errors=exc.errors) from None
 
 
 def print_error(exc: OmscdsError, source: str | None = None) -> None:
