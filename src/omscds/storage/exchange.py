@@ -18,7 +18,6 @@ visit's ``severity_total`` and ``case_sha256`` are computed, not read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from omscds.errors import InputError
 from omscds.model import parse_case
+from omscds.model.strict import loads_json
 from omscds.storage import queries
 from omscds.storage.audit import append_audit, sha256_text
 from omscds.storage.database import head_revision
@@ -142,15 +142,17 @@ def write_jsonl(registry: Registry, out: IO[str], progress: Progress | None = No
 
 
 def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """Decode JSON lines; errors name the line."""
+    """Decode JSON lines strictly (``omscds.model.strict``); errors name the line and field."""
     out: list[dict[str, Any]] = []
     for no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=f"line {no}") from None
+            # strict: duplicate keys, NaN/Infinity, deep nesting and huge integers are refused
+            record = loads_json(line)
+        except InputError as exc:
+            where = f"line {no}: {exc.path}" if exc.path else f"line {no}"
+            raise InputError(exc.message, path=where) from None
         if not isinstance(record, dict) or "type" not in record:
             raise InputError("each line is a JSON object with a 'type'", path=f"line {no}")
         record["_line"] = no
