@@ -16,6 +16,7 @@ from omscds.storage.database import (
     resolve_url,
 )
 from omscds.storage.longitudinal import HistoryEntry, build_assessment_case
+from omscds.storage.privacy import check_patient_key
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -48,6 +49,7 @@ __all__ = [
     "TreatmentRecord",
     "VisitRecord",
     "build_assessment_case",
+    "check_patient_key",
     "current_revision",
     "default_url",
     "grant_app_role",

@@ -32,7 +32,8 @@ from omscds.storage import queries
 from omscds.storage.audit import append_audit, sha256_text
 from omscds.storage.database import head_revision
 from omscds.storage.longitudinal import canonical_case, canonical_json
-from omscds.storage.repository import KEY_PATTERN, Registry, parse_date
+from omscds.storage.privacy import check_external_ids, check_free_text, check_patient_key
+from omscds.storage.repository import Registry, check_case_text, parse_date
 from omscds.storage.tables import assessments, patients, relapses, treatments, visits
 from omscds.storage.vocabulary import parse_agent
 
@@ -178,20 +179,32 @@ def _date(record: dict[str, Any], name: str, where: str, required: bool = True) 
         raise InputError(exc.message, path=f"{where}: {name}") from None
 
 
+def _text(record: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError("must be text", path=f"{where}: {name}")
+        check_free_text(value, f"{where}: {name}")
+
+
 def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate one record and turn it into column values (raises InputError naming it)."""
     kind = record.get("type")
     created = str(_need(record, "created_at", where))
     if kind == "patient":
-        key = str(_need(record, "key", where))
-        if not KEY_PATTERN.match(key):
-            raise InputError(
-                "a patient key is a pseudonym of letters, digits, . _ : -", path=f"{where}: key"
-            )
+        key = check_patient_key(str(_need(record, "key", where)), f"{where}: key")
+        ext = record.get("external_ids") or {}
+        if not isinstance(ext, dict):
+            raise InputError("external ids are an object", path=f"{where}: external_ids")
+        try:
+            check_external_ids(ext, allow_identifiers=registry.allow_identifiers)
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{where}: {exc.path}") from None
         return {"key": key, "created_at": created}
     if kind == "visit":
         try:
             case = parse_case(record.get("case"))
+            check_case_text(case)
         except InputError as exc:
             raise InputError(exc.message, path=f"{where}: case.{exc.path}") from None
         data = canonical_case(case)
@@ -208,6 +221,7 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
             agent = parse_agent(str(_need(record, "agent", where))).value
         except InputError as exc:
             raise InputError(exc.message, path=f"{where}: agent") from None
+        _text(record, ("dose", "note"), where)
         return {
             "uid": _need(record, "uid", where),
             "agent": agent,
@@ -218,6 +232,7 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
             "created_at": created,
         }
     if kind == "relapse":
+        _text(record, ("note",), where)
         return {
             "uid": _need(record, "uid", where),
             "onset_date": _date(record, "date", where),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
+import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,6 +41,13 @@ from omscds.storage.longitudinal import (
     canonical_case,
     canonical_json,
 )
+from omscds.storage.privacy import (
+    ALLOW_IDENTIFIERS_ENV,
+    KEY_PATTERN,
+    check_external_ids,
+    check_free_text,
+    check_patient_key,
+)
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -53,10 +60,15 @@ from omscds.storage.records import (
 from omscds.storage.tables import patients, relapses, treatments, visits
 from omscds.storage.vocabulary import parse_agent
 
-__all__ = ["KEY_PATTERN", "Registry", "open_registry", "parse_date"]
+__all__ = [
+    "KEY_PATTERN",
+    "Registry",
+    "allow_identifiers_from_env",
+    "check_case_text",
+    "open_registry",
+    "parse_date",
+]
 
-#: pseudonymous keys: letters, digits and ``. _ : -`` (no spaces, no names)
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_PAGE = 1000
 
 
@@ -71,6 +83,8 @@ def parse_date(value: str | dt.date | None, path: str) -> dt.date | None:
 
 
 def _check_key(key: str) -> str:
+    """The syntax of a key, for lookups (a key stored before the pseudonym rules still reads);
+    a new patient's key is checked in full by ``privacy.check_patient_key``."""
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         raise InputError(
             "a patient key is 1-128 letters, digits or . _ : - (a pseudonym, never a name)",
@@ -90,13 +104,40 @@ def _uid() -> str:
     return uuid.uuid4().hex
 
 
+def allow_identifiers_from_env() -> bool:
+    """``$OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` is ``1``/``true``/``yes``: direct identifiers may
+    be stored in external ids (off by default)."""
+    return os.environ.get(ALLOW_IDENTIFIERS_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_case_text(case: Case, prefix: str = "") -> None:
+    """The free text of a case snapshot (its id, test notes and locations) holds no
+    health-service number, phone or e-mail (``privacy.check_free_text``)."""
+    where = f"{prefix}." if prefix else ""
+    check_free_text(case.case_id, f"{where}case_id")
+    for i, test in enumerate(case.tests):
+        check_free_text(test.note, f"{where}tests[{i}].note")
+        check_free_text(test.location, f"{where}tests[{i}].location")
+
+
 class Registry:
     """The longitudinal registry on one database. Create with :func:`open_registry`."""
 
-    def __init__(self, engine: Engine, kb: KnowledgeBase, actor: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        kb: KnowledgeBase,
+        actor: str | None = None,
+        *,
+        allow_identifiers: bool | None = None,
+    ) -> None:
         self.engine = engine
         self.kb = kb
         self.actor = actor or default_actor()
+        #: whether external ids may hold direct identifiers (default: the environment, else no)
+        self.allow_identifiers = (
+            allow_identifiers_from_env() if allow_identifiers is None else allow_identifiers
+        )
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
@@ -139,6 +180,8 @@ class Registry:
         found = conn.execute(select(patients.c.id).where(patients.c.key == key)).scalar()
         if found is not None:
             return int(found)
+        check_patient_key(key)  # a new patient: the key must look like a pseudonym
+        check_external_ids(external_ids, allow_identifiers=self.allow_identifiers)
         ext = canonical_json(dict(external_ids or {}))
         values = {"key": key, "external_ids": ext, "created_at": now_iso()}
         stmt: Any
@@ -170,9 +213,7 @@ class Registry:
     def add_patient(self, key: str, external_ids: Mapping[str, str] | None = None) -> None:
         """Register a patient by pseudonymous key (no-op if it exists)."""
         _check_key(key)
-        for k, v in (external_ids or {}).items():
-            if not isinstance(k, str) or not isinstance(v, str) or not k or not v:
-                raise InputError("external ids are non-empty text", path=f"external_ids.{k}")
+        check_external_ids(external_ids, allow_identifiers=self.allow_identifiers)
         with self.transaction() as conn:
             self._patient_id(conn, key, external_ids)
 
@@ -187,6 +228,7 @@ class Registry:
             )
         case = case.model_copy(update={"visit_date": when})
         resolve(case, self.kb)  # raises InputError naming unknown findings or severity items
+        check_case_text(case)
         return case
 
     def add_visit(
@@ -355,6 +397,8 @@ class Registry:
             raise InputError("a treatment course needs a start date", path="start")
         if stop_d is not None and stop_d < start_d:
             raise InputError("the stop date is before the start date", path="stop")
+        check_free_text(dose, "dose")
+        check_free_text(note, "note")
         uid = _uid()
         row = {
             "uid": uid,
@@ -386,6 +430,7 @@ class Registry:
         onset_d = parse_date(onset, "date")
         if onset_d is None:
             raise InputError("a relapse needs an onset date", path="date")
+        check_free_text(note, "note")
         uid = _uid()
         with self.transaction() as conn:
             pid = self._patient_id(conn, key)
@@ -457,11 +502,14 @@ def open_registry(
     *,
     actor: str | None = None,
     create: bool = False,
+    allow_identifiers: bool | None = None,
 ) -> Registry:
     """Open the registry at ``url`` (see ``database.resolve_url``).
 
     With ``create`` the schema is created or upgraded to the newest revision; otherwise a
     database that is not at the newest revision is refused with a message saying what to run.
+    ``allow_identifiers`` lets external ids hold direct identifiers (default: the environment
+    variable ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS``, else no).
     """
     from omscds.knowledge import load_knowledge
 
@@ -478,4 +526,4 @@ def open_registry(
                 f"the registry database {what} (newest: {head}): run `omscds registry init`",
                 path="database",
             )
-    return Registry(engine, kb, actor)
+    return Registry(engine, kb, actor, allow_identifiers=allow_identifiers)
