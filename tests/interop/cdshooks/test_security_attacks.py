@@ -361,3 +361,36 @@ def test_token_size_limit_is_generous_for_real_tokens(
     token = sign(signing_keys["RS384"][1], "RS384", "rs-1", fhirUser="Practitioner/" + "x" * 2000)
     assert len(token) < MAX_TOKEN_BYTES
     accepted(verifier, token)
+
+
+# -- the settings, end to end through the service (the sandbox scenario) --------------------
+def test_service_settings_jku_allowlist_audiences_and_lifetime(
+    signing_keys: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omscds.interfaces.api import Settings, create_app
+
+    monkeypatch.setenv(
+        "OMSCDS_CDS_TRUSTED_ISSUERS", json.dumps({ISSUER: signing_keys["jwks_path"]})
+    )
+    monkeypatch.setenv("OMSCDS_CDS_JKU_ALLOWLIST", json.dumps({ISSUER: [SANDBOX_JKU]}))
+    monkeypatch.setenv("OMSCDS_PUBLIC_BASE_URLS", json.dumps(["https://cds.example.org/"]))
+    monkeypatch.setenv("OMSCDS_JWT_MAX_LIFETIME_S", "120")
+    app = create_app(Settings(public_base_url="http://127.0.0.1:8000"))
+    es = signing_keys["ES384"][1]
+
+    def status(token: str) -> int:
+        async def go() -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
+            ) as c:
+                return await c.get("/cds-services", headers={"Authorization": f"Bearer {token}"})
+
+        return run(go()).status_code
+
+    now = int(time.time())
+    sandbox = {"jku": SANDBOX_JKU}
+    assert status(sign(es, "ES384", "es-1", sandbox, exp=now + 100)) == 200
+    other = "https://cds.example.org/cds-services"
+    assert status(sign(es, "ES384", "es-1", sandbox, aud=other, exp=now + 100)) == 200
+    assert status(sign(es, "ES384", "es-1", sandbox, aud="https://evil.example/cds-services")) == 401  # fmt: skip
+    assert status(sign(es, "ES384", "es-1", sandbox, exp=now + 300)) == 401  # over 120 s
