@@ -271,3 +271,42 @@ def test_assessment_for_an_unknown_visit_is_refused(registry: Registry) -> None:
         import_records(registry, read_jsonl([line]))
     assert str(err.value).startswith("line 1: visit")
     assert registry.audit().total == 0
+
+
+# -- data against the audit log ------------------------------------------------------------
+def test_records_match_their_audit_rows(
+    registry: Registry, other_registry: Registry, build: Any
+) -> None:
+    _fill(registry, build)
+    check = registry.verify_records()
+    assert check.ok and (check.visits, check.assessments) == (2, 2)
+    lines = [json.dumps(r) for r in _export(registry)]
+    import_records(other_registry, read_jsonl(lines))  # imported rows are checkable too
+    assert other_registry.verify_records().ok
+
+
+@pytest.mark.parametrize(
+    ("sql", "entity", "reason"),
+    [
+        ("UPDATE visits SET case_json = '{\"age_months\":22}' WHERE id = 2", "visit", "snapshot changed"),
+        ("UPDATE visits SET case_json = '{}', case_sha256 = "
+         "'44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a' WHERE id = 1",
+         "visit", "snapshot differs from what was audited"),
+        ("UPDATE assessments SET assessment_json = '{}' WHERE id = 2", "assessment", "assessment differs"),
+        ("INSERT INTO assessments (uid, visit_id, kb_version, kb_sha256, omscds_version, input_json, "
+         "assessment_json, created_at) VALUES ('forged', 2, 'k', 'k', 'o', '{}', '{}', 't')",
+         "assessment", "no audit row"),
+    ],
+)  # fmt: skip
+def test_data_edited_behind_the_registry_is_found(
+    tmp_path: Path, kb: KnowledgeBase, build: Any, sql: str, entity: str, reason: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    reg = open_registry(url, kb, actor="t", create=True)
+    _fill(reg, build)
+    _tamper(reg, sql)
+    assert reg.verify_audit().ok  # the log itself is intact
+    broken = reg.verify_records().broken
+    assert broken is not None and broken.entity == entity and broken.reason.startswith(reason)
+    assert main(["registry", "verify", "-d", url]) == 1
+    reg.close()

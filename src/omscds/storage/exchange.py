@@ -326,7 +326,9 @@ def _insert(
         if kind == "visit":
             values["case_sha256"] = sha256_text(values["case_json"])
         conn.execute(insert(table).values(patient_id=prow.id, **values))
-        payload, uid = canonical_json(record), str(values["uid"])
+        uid = str(values["uid"])
+        # a visit's audit row hashes its snapshot, as on create, so `registry verify` can match
+        payload = values["case_json"] if kind == "visit" else canonical_json(record)
     append_audit(
         conn,
         actor=registry.actor,

@@ -35,6 +35,7 @@ from omscds.storage.database import (
     make_engine,
     migrate,
 )
+from omscds.storage.integrity import RecordCheck
 from omscds.storage.longitudinal import (
     HistoryEntry,
     build_assessment_case,
@@ -487,6 +488,13 @@ class Registry:
 
         with self.reading() as conn:
             return verify_audit(conn, anchor)
+
+    def verify_records(self) -> RecordCheck:
+        """Check visits and stored assessments against their audit rows (``integrity.py``)."""
+        from omscds.storage.integrity import verify_records
+
+        with self.reading() as conn:
+            return verify_records(conn)
 
     def audit(self, limit: int = 100, offset: int = 0) -> Page[AuditEntry]:
         from omscds.storage.audit import list_audit

@@ -144,13 +144,15 @@ def register(app: typer.Typer) -> None:
             "still pass through it.",
         ),
     ) -> None:
-        """Check the audit log's hash chain; report the first broken link (exit 1)."""
+        """Check the audit log's hash chain, then visits and assessments against it; report
+        the first broken link (exit 1)."""
         from omscds.errors import StorageError
 
         pinned = _parse_anchor(anchor) if anchor else None
         reg = _open(database)
         try:
             check = reg.verify_audit(pinned)
+            records = reg.verify_records() if check.broken is None else None
         finally:
             reg.close()
         if check.broken is not None:
@@ -160,7 +162,15 @@ def register(app: typer.Typer) -> None:
                 path="audit_log",
             )
         head = "empty" if check.head_id is None else f"head {check.head_id}:{check.head_sha256}"
-        out_console.print(f"audit log ok: {check.rows} row(s) chained, {head}")
+        out_console.print(f"audit log ok: {check.rows} row(s) chained, {head}", soft_wrap=True)
+        assert records is not None
+        if records.broken is not None:
+            b = records.broken
+            raise StorageError(f"{b.entity} {b.uid}: {b.reason}", path=f"{b.entity}s")
+        out_console.print(
+            f"data ok: {records.visits} visit(s) and {records.assessments} assessment(s) "
+            "match their audit rows"
+        )
 
     @reg_app.command("add-visit")
     def add_visit_cmd(

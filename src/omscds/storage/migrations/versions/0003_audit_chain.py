@@ -7,7 +7,9 @@
 * SQLite: ``INSERT OR REPLACE`` deletes the old row without firing the delete trigger (unless
   ``recursive_triggers`` is on), and an UPSERT with an explicit id would rewrite it; a BEFORE
   INSERT trigger now refuses any explicit id at or below the newest row.
-* The upgrade of a database with audit rows is itself recorded (action ``migrate``).
+* An index on ``(entity, entity_uid)``, for ``registry verify`` to match data to its audit rows.
+* The upgrade of a database with audit rows is itself recorded (action ``migrate``); audit rows
+  before it are "legacy" to ``storage.integrity``.
 
 Revision ID: 0003
 Revises: 0002
@@ -42,6 +44,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
     op.add_column("audit_log", sa.Column("chain_sha256", sa.String(64), nullable=True))
+    # `registry verify` joins visits and assessments to the audit row that wrote them
+    op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_uid"])
     log = sa.table(
         "audit_log",
         sa.column("id", sa.Integer),
