@@ -95,7 +95,16 @@ def chain_hash(previous: str, row_sha256: str) -> str:
     return sha256_text(previous + row_sha256)
 
 
+_TAIL = "omscds_audit_tail"
+
+
 def _tail(conn: Connection) -> str:
+    """The chain value to link to. Read once per transaction, under the lock, then kept in
+    ``conn.info`` for that transaction's later appends: nobody else can append meanwhile."""
+    txn = conn.get_transaction()
+    cached = conn.info.get(_TAIL)
+    if cached is not None and txn is not None and cached[0] is txn:
+        return str(cached[1])
     if conn.dialect.name == "postgresql":
         # held until commit: the next writer reads the tail only after this row is visible
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
@@ -103,6 +112,12 @@ def _tail(conn: Connection) -> str:
         select(audit_log.c.chain_sha256).order_by(audit_log.c.id.desc()).limit(1)
     ).scalar()
     return GENESIS if last is None else str(last)
+
+
+def _remember_tail(conn: Connection, chain: str) -> None:
+    txn = conn.get_transaction()
+    if txn is not None:
+        conn.info[_TAIL] = (txn, chain)
 
 
 def append_audit(
@@ -119,6 +134,7 @@ def append_audit(
     at = now_iso()
     payload_sha = sha256_text(payload)
     row_sha = row_hash(at, actor, action, entity, entity_uid, patient_key, payload_sha)
+    chain = chain_hash(_tail(conn), row_sha)
     conn.execute(
         insert(audit_log).values(
             at=at,
@@ -129,9 +145,10 @@ def append_audit(
             patient_key=patient_key,
             payload_sha256=payload_sha,
             row_sha256=row_sha,
-            chain_sha256=chain_hash(_tail(conn), row_sha),
+            chain_sha256=chain,
         )
     )
+    _remember_tail(conn, chain)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ than the snapshot; visits imported then are checked against their own ``case_sha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Connection
 
 from omscds.storage.audit import sha256_text
@@ -56,26 +58,41 @@ def _legacy_upto(conn: Connection) -> int:
     return int(found or 0)
 
 
+def _paged(conn: Connection, stmt: Select[Any], key: Any, batch: int = 2000) -> Iterator[Any]:
+    """Rows of ``stmt`` in pages of ``key > last`` (plain queries: a server-side cursor made
+    PostgreSQL pick a plan 100 times slower for this join)."""
+    after = None
+    while True:
+        page = stmt.order_by(key).limit(batch)
+        if after is not None:
+            page = page.where(key > after)
+        rows = conn.execute(page).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].row_id
+
+
 def verify_records(conn: Connection) -> RecordCheck:
     """Check every visit and stored assessment against its audit row; stop at the first break."""
     legacy = _legacy_upto(conn)
-    streamed = conn.execution_options(stream_results=True, yield_per=1000)
     v_audit = audit_log.alias("va")
-    rows = streamed.execute(
+    rows = _paged(
+        conn,
         select(
+            visits.c.id.label("row_id"),
             visits.c.uid,
             visits.c.case_json,
             visits.c.case_sha256,
             v_audit.c.id.label("audit_id"),
             v_audit.c.action,
             v_audit.c.payload_sha256,
-        )
-        .select_from(
+        ).select_from(
             visits.outerjoin(
                 v_audit, and_(v_audit.c.entity == "visit", v_audit.c.entity_uid == visits.c.uid)
             )
-        )
-        .order_by(visits.c.id)
+        ),
+        visits.c.id,
     )
     n_visits = 0
     for row in rows:
@@ -91,20 +108,21 @@ def verify_records(conn: Connection) -> RecordCheck:
             why = "snapshot differs from what was audited"
             return RecordCheck(n_visits, 0, RecordBreak("visit", row.uid, why))
     a_audit = audit_log.alias("aa")
-    rows = streamed.execute(
+    rows = _paged(
+        conn,
         select(
+            assessments.c.id.label("row_id"),
             assessments.c.uid,
             assessments.c.assessment_json,
             a_audit.c.id.label("audit_id"),
             a_audit.c.payload_sha256,
-        )
-        .select_from(
+        ).select_from(
             assessments.outerjoin(
                 a_audit,
                 and_(a_audit.c.entity == "assessment", a_audit.c.entity_uid == assessments.c.uid),
             )
-        )
-        .order_by(assessments.c.id)
+        ),
+        assessments.c.id,
     )
     n_assessments = 0
     for row in rows:
