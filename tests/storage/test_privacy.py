@@ -197,8 +197,8 @@ def test_disk_full_in_the_cli_prints_one_clean_line(
     case = tmp_path / "case.json"
     case.write_text(json.dumps(_big_case()))
 
-    def small_engine(u: str | None = None) -> Any:
-        engine = database.make_engine(u)
+    def small_engine(u: str | None = None, **kw: Any) -> Any:
+        engine = database.make_engine(u, **kw)
         _full_disk(engine)
         return engine
 

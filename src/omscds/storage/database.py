@@ -24,6 +24,8 @@ __all__ = [
     "APP_TABLES",
     "ENV_VAR",
     "MIGRATIONS_DIR",
+    "READ_ONLY",
+    "SQLITE_BUSY_TIMEOUT_MS",
     "current_revision",
     "db_reason",
     "default_url",
@@ -41,6 +43,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: tables the application role may read and append to (and nothing else)
 APP_TABLES = ("patients", "visits", "treatments", "relapses", "assessments", "audit_log")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_READ_OPTION = "omscds_read_only"
+#: execution options of a connection that only reads (SQLite: no write lock at BEGIN)
+READ_ONLY: dict[str, Any] = {_READ_OPTION: True}
 
 
 def db_reason(exc: BaseException) -> str:
@@ -92,13 +97,13 @@ def _parse(url: str) -> URL:
     return parsed
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # transactions are begun explicitly below, so that writers take the lock up front
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -106,12 +111,20 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE: take the write lock at BEGIN, so two writers queue instead of deadlocking
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE: take the write lock at BEGIN, so two writers queue instead of deadlocking;
+        # reads (READ_ONLY) begin deferred and, in WAL mode, never wait for a writer
+        read = conn.get_execution_options().get(_READ_OPTION)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """Create the engine for ``url`` (resolved as in :func:`resolve_url`)."""
+def make_engine(url: str | None = None, *, busy_timeout_s: float | None = None) -> Engine:
+    """Create the engine for ``url`` (resolved as in :func:`resolve_url`).
+
+    ``busy_timeout_s`` (SQLite): how long a writer waits for another writer's lock; default
+    :data:`SQLITE_BUSY_TIMEOUT_MS`. A service answering web requests may want it shorter.
+    """
+    if busy_timeout_s is not None and not 0 <= busy_timeout_s <= 600:
+        raise StorageError("the busy timeout is between 0 and 600 s", path="busy_timeout_s")
     parsed = _parse(resolve_url(url))
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -120,7 +133,10 @@ def make_engine(url: str | None = None) -> Engine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error's text never carries case JSON or patient keys
         engine = create_engine(parsed, hide_parameters=True)
-        _sqlite_setup(engine)
+        timeout_ms = (
+            SQLITE_BUSY_TIMEOUT_MS if busy_timeout_s is None else int(busy_timeout_s * 1000)
+        )
+        _sqlite_setup(engine, timeout_ms)
         return engine
     return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
@@ -151,6 +167,7 @@ def current_revision(engine: Engine) -> str | None:
     """The schema revision of the database, or ``None`` if it was never initialised."""
     try:
         with engine.connect() as conn:
+            conn.execution_options(**READ_ONLY)
             if not inspect(conn).has_table("alembic_version"):
                 return None
             row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()

@@ -110,7 +110,7 @@ def iter_records(registry: Registry, page: int = 500) -> Iterator[dict[str, Any]
 def _assessment_records(registry: Registry, visit_uids: list[str]) -> Iterator[dict[str, Any]]:
     if not visit_uids:
         return
-    with registry.engine.connect() as conn:
+    with registry.reading() as conn:
         rows = conn.execute(
             select(assessments, visits.c.uid.label("visit_uid"))
             .join(visits, visits.c.id == assessments.c.visit_id)

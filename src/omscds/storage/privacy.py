@@ -152,6 +152,8 @@ def _normal(name: str) -> str:
 
 def check_external_ids(ids: Mapping[Any, Any] | None, *, allow_identifiers: bool) -> None:
     """External ids are non-empty text, and (unless allowed) never direct identifiers."""
+    if ids is not None and not isinstance(ids, Mapping):
+        raise InputError("external ids are an object of text values", path="external_ids")
     for k, v in (ids or {}).items():
         path = f"external_ids.{k}"
         if not isinstance(k, str) or not isinstance(v, str) or not k or not v:

@@ -29,6 +29,8 @@ from omscds.storage.audit import (
     sha256_text,
 )
 from omscds.storage.database import (
+    READ_ONLY,
+    SQLITE_BUSY_TIMEOUT_MS,
     current_revision,
     db_reason,
     head_revision,
@@ -71,6 +73,8 @@ __all__ = [
 ]
 
 MAX_PAGE = 1000
+#: no listing has a billion rows; a larger offset is a mistake (and overflows SQLite's integers)
+MAX_OFFSET = 1_000_000_000
 
 
 def parse_date(value: str | dt.date | None, path: str) -> dt.date | None:
@@ -95,10 +99,10 @@ def _check_key(key: str) -> str:
 
 
 def _check_page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InputError(f"limit must be between 1 and {MAX_PAGE}", path="limit")
-    if offset < 0:
-        raise InputError("offset must be 0 or more", path="offset")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InputError(f"offset must be between 0 and {MAX_OFFSET:,}", path="offset")
 
 
 def _uid() -> str:
@@ -131,8 +135,11 @@ class Registry:
         actor: str | None = None,
         *,
         allow_identifiers: bool | None = None,
+        busy_timeout_s: float | None = None,
     ) -> None:
         self.engine = engine
+        #: the SQLite busy timeout the engine was made with (None: the default), for messages
+        self.busy_timeout_s = busy_timeout_s
         self.kb = kb
         self.actor = actor or default_actor()
         #: whether external ids may hold direct identifiers (default: the environment, else no)
@@ -151,12 +158,27 @@ class Registry:
         except IntegrityError as exc:
             raise StorageError(f"the write conflicts with stored data: {db_reason(exc)}") from None
         except SQLAlchemyError as exc:
-            raise StorageError(f"database write failed: {db_reason(exc)}") from None
+            raise self._busy(exc) or StorageError(
+                f"database write failed: {db_reason(exc)}"
+            ) from None
+
+    def _busy(self, exc: SQLAlchemyError) -> StorageError | None:
+        if "database is locked" not in db_reason(exc):
+            return None
+        waited = self.busy_timeout_s
+        if waited is None:
+            waited = SQLITE_BUSY_TIMEOUT_MS / 1000
+        return StorageError(
+            f"the registry is busy: another writer held the lock for more than {waited:g} s "
+            "(try again)",
+            path="database",
+        )
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**READ_ONLY)
                 yield conn
         except OmscdsError:
             raise
@@ -511,17 +533,20 @@ def open_registry(
     actor: str | None = None,
     create: bool = False,
     allow_identifiers: bool | None = None,
+    busy_timeout_s: float | None = None,
 ) -> Registry:
     """Open the registry at ``url`` (see ``database.resolve_url``).
 
     With ``create`` the schema is created or upgraded to the newest revision; otherwise a
     database that is not at the newest revision is refused with a message saying what to run.
     ``allow_identifiers`` lets external ids hold direct identifiers (default: the environment
-    variable ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS``, else no).
+    variable ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS``, else no). ``busy_timeout_s`` bounds how
+    long a SQLite writer waits for another writer's lock (default 30 s) before a
+    ``StorageError`` saying the registry is busy.
     """
     from omscds.knowledge import load_knowledge
 
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout_s=busy_timeout_s)
     kb = kb or load_knowledge()
     if create:
         migrate(engine, kb=kb)
@@ -534,4 +559,6 @@ def open_registry(
                 f"the registry database {what} (newest: {head}): run `omscds registry init`",
                 path="database",
             )
-    return Registry(engine, kb, actor, allow_identifiers=allow_identifiers)
+    return Registry(
+        engine, kb, actor, allow_identifiers=allow_identifiers, busy_timeout_s=busy_timeout_s
+    )
