@@ -310,3 +310,18 @@ def test_data_edited_behind_the_registry_is_found(
     assert broken is not None and broken.entity == entity and broken.reason.startswith(reason)
     assert main(["registry", "verify", "-d", url]) == 1
     reg.close()
+
+
+def test_an_assessment_that_cannot_be_recomputed_names_its_line(registry: Registry) -> None:
+    from omscds.errors import InputError
+
+    lines = [
+        '{"type": "patient", "key": "U-1", "external_ids": {}, "created_at": "t"}',
+        '{"type": "visit", "uid": "v1", "patient": "U-1", "date": "2024-01-01", "created_at": "t",'
+        ' "case": {"age_months": 20, "findings": {"no_such_finding": "present"}}}',
+        '{"type": "assessment", "uid": "a1", "visit": "v1", "created_at": "t"}',
+    ]
+    with pytest.raises(InputError, match="cannot recompute") as err:
+        import_records(registry, read_jsonl(lines))
+    assert str(err.value).startswith("line 3: visit")
+    assert registry.list_patients().total == 0

@@ -11,9 +11,9 @@ belongs to (and the uid and time to keep); its input case and output are recompu
 this registry's knowledge base, from the imported history as it stood at the record's
 ``created_at`` (what was recorded by then), after every other record is in. So an honest export
 re-imports byte for byte, and a forged one can at most pick an earlier moment of the genuine
-history, which leaving records out of the file could do anyway. A
-file's assessment that differs from ours is counted in ``ImportSummary.recomputed``. Likewise a
-visit's ``severity_total`` and ``case_sha256`` are computed, not read.
+history, which leaving records out of the file could do anyway. A file's assessment that
+differs from ours is counted in ``ImportSummary.recomputed``. Likewise a visit's
+``severity_total`` and ``case_sha256`` are computed, not read.
 """
 
 from __future__ import annotations
@@ -294,9 +294,14 @@ def _import_assessment(
             f"visit {visit_uid!r} is neither in the registry nor earlier in the file",
             path=f"{_where(record, 0)}: visit",
         )
-    stored = registry._assess_visit(
-        conn, visit_uid, uid=uid, created_at=str(record["created_at"]), action="import"
-    )
+    try:
+        stored = registry._assess_visit(
+            conn, visit_uid, uid=uid, created_at=str(record["created_at"]), action="import"
+        )
+    except InputError as exc:  # e.g. a finding this knowledge base does not know
+        raise InputError(
+            f"cannot recompute: {exc.message}", path=f"{_where(record, 0)}: visit"
+        ) from None
     given = (record.get("input"), record.get("assessment"), record.get("kb_sha256"))
     if given != (stored.input_case, stored.assessment, stored.kb_sha256):
         recomputed.append(uid)
