@@ -188,6 +188,18 @@ def test_concurrent_unknown_kids_share_one_fetch(signing_keys: dict[str, Any]) -
     assert len(served.urls) == 1
 
 
+def test_concurrent_first_requests_wait_for_the_one_read(signing_keys: dict[str, Any]) -> None:
+    v, served = _url_verifier(signing_keys)
+    es = signing_keys["ES384"][1]
+
+    async def burst() -> list[Any]:
+        tokens = [sign(es, "ES384", "es-1") for _ in range(50)]
+        return await asyncio.gather(*(v.verify(f"Bearer {t}", AUD) for t in tokens))
+
+    assert all(c["iss"] == ISSUER for c in run(burst()))  # none refused while the set loads
+    assert len(served.urls) == 1
+
+
 def test_a_rotated_key_is_picked_up_after_the_interval(signing_keys: dict[str, Any]) -> None:
     v, served = _url_verifier(signing_keys)
     now = [1000.0]

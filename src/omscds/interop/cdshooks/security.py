@@ -150,38 +150,48 @@ class JwksCache:
         self._unknown = {k: v for k, v in self._unknown.items() if k[0] != issuer}
         return keys
 
-    async def _fetch(self, issuer: str) -> dict[str, TrustedKey]:
-        """One read per issuer at a time in this event loop; others wait for its result."""
-        loop = asyncio.get_running_loop()
-        running = self._inflight.get(issuer)
-        if running is not None and running.get_loop() is loop and not running.done():
-            return await asyncio.shield(running)
-        self._attempted[issuer] = self.clock()
-        task = loop.create_task(self._read(issuer))
-        self._inflight[issuer] = task
-        try:
-            return await task
-        finally:
-            if self._inflight.get(issuer) is task:
-                del self._inflight[issuer]
+    def _running(self, issuer: str) -> asyncio.Task[dict[str, TrustedKey]] | None:
+        """A read of ``issuer``'s set already under way in this event loop, if any."""
+        task = self._inflight.get(issuer)
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            return None
+        return task
 
     def _may_fetch(self, issuer: str) -> bool:
         last = self._attempted.get(issuer)
         return last is None or self.clock() - last >= self.min_interval
 
+    async def _refresh(self, issuer: str) -> dict[str, TrustedKey] | None:
+        """Join the read under way, or start one if the rate limit allows; None if neither."""
+        task = self._running(issuer)
+        if task is None:
+            if not self._may_fetch(issuer):
+                return None
+            self._attempted[issuer] = self.clock()
+            task = asyncio.get_running_loop().create_task(self._read(issuer))
+            self._inflight[issuer] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done() and self._inflight.get(issuer) is task:
+                del self._inflight[issuer]
+
     async def keys(self, issuer: str) -> dict[str, TrustedKey]:
         """``kid -> key`` for ``issuer``: cached, re-read after ``ttl`` (rate-limited)."""
         hit = self._cache.get(issuer)
-        if hit is not None and (self.clock() - hit[0] < self.ttl or not self._may_fetch(issuer)):
-            return hit[1]  # fresh, or stale but re-read too recently: serve what we have
-        if hit is None and not self._may_fetch(issuer):
-            raise AuthError("the issuer's key set is unavailable (retry later)")
+        if hit is not None and self.clock() - hit[0] < self.ttl:
+            return hit[1]
         try:
-            return await self._fetch(issuer)
+            fresh = await self._refresh(issuer)
         except AuthError:
-            if hit is not None:
-                return hit[1]  # keep verifying with the last good set while the source is down
-            raise
+            if hit is None:
+                raise
+            fresh = None  # keep verifying with the last good set while the source is down
+        if fresh is not None:
+            return fresh
+        if hit is not None:
+            return hit[1]  # stale, but re-read too recently: serve what we have
+        raise AuthError("the issuer's key set is unavailable (retry later)")
 
     async def key(self, issuer: str, kid: str) -> TrustedKey | None:
         """The key ``kid`` of ``issuer``, re-reading the set for a new kid (rate-limited)."""
@@ -190,9 +200,9 @@ class JwksCache:
         if until is not None and until > now:
             return None
         keys = await self.keys(issuer)
-        if kid not in keys and self._may_fetch(issuer):  # perhaps a rotated key
+        if kid not in keys:  # perhaps a rotated key: re-read, if the rate limit allows
             with contextlib.suppress(AuthError):  # a failed re-read keeps the set we have
-                keys = await self._fetch(issuer)
+                keys = await self._refresh(issuer) or keys
         found = keys.get(kid)
         if found is None:
             if len(self._unknown) >= self.max_negative:
