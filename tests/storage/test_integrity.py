@@ -213,6 +213,24 @@ def test_postgres_application_role_can_only_read_and_append(
     app.close()
 
 
+def test_verify_warns_when_the_role_could_rewrite_the_log(
+    pg_server: Any, kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uuid
+
+    from omscds.storage.database import audit_guard_warning, make_engine
+
+    owner_url, app_url = _roles(pg_server, uuid.uuid4().hex[:8])
+    app_role = app_url.split("//")[1].split("@")[0]
+    assert main(["registry", "init", "-d", owner_url, "--app-role", app_role]) == 0
+    capsys.readouterr()
+    assert main(["registry", "verify", "-d", owner_url]) == 0
+    assert "owns audit_log" in capsys.readouterr().err.replace("\n", " ")
+    engine = make_engine(app_url)
+    assert audit_guard_warning(engine) is None
+    engine.dispose()
+
+
 def test_postgres_refuses_to_grant_to_the_owner(pg_server: Any, kb: KnowledgeBase) -> None:
     import uuid
 

@@ -26,6 +26,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "READ_ONLY",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "audit_guard_warning",
     "current_revision",
     "db_reason",
     "default_url",
@@ -238,6 +239,37 @@ def grant_app_role(engine: Engine, role: str) -> None:
                     conn.execute(text(f"GRANT USAGE ON SEQUENCE {seq} TO {quoted}"))
     except SQLAlchemyError as exc:
         raise StorageError(f"granting failed: {db_reason(exc)}", path="app_role") from None
+
+
+def audit_guard_warning(engine: Engine) -> str | None:
+    """PostgreSQL: a warning if the connected role could change audit rows (it owns the table,
+    is a superuser or holds UPDATE/DELETE/TRUNCATE on it); None when it cannot, or on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**READ_ONLY)
+            row = conn.execute(
+                text(
+                    "SELECT current_user, "
+                    "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+                    "pg_has_role(current_user, (SELECT tableowner FROM pg_tables "
+                    " WHERE schemaname = current_schema() AND tablename = 'audit_log'), 'USAGE'), "
+                    "has_table_privilege('audit_log', 'UPDATE') "
+                    "OR has_table_privilege('audit_log', 'DELETE') "
+                    "OR has_table_privilege('audit_log', 'TRUNCATE')"
+                )
+            ).one()
+    except SQLAlchemyError as exc:
+        return f"could not check the audit log's privileges: {db_reason(exc)}"
+    user, superuser, owner, writes = row
+    if superuser or owner or writes:
+        why = "is a superuser" if superuser else "owns audit_log" if owner else "may change rows"
+        return (
+            f"role {user} {why}: it could rewrite the audit log; run the service as a role "
+            "with SELECT and INSERT only (omscds registry init --app-role ROLE, as the owner)"
+        )
+    return None
 
 
 def _schema(conn: Any) -> str:

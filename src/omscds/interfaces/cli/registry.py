@@ -147,14 +147,18 @@ def register(app: typer.Typer) -> None:
         """Check the audit log's hash chain, then visits and assessments against it; report
         the first broken link (exit 1)."""
         from omscds.errors import StorageError
+        from omscds.storage.database import audit_guard_warning
 
         pinned = _parse_anchor(anchor) if anchor else None
         reg = _open(database)
         try:
             check = reg.verify_audit(pinned)
             records = reg.verify_records() if check.broken is None else None
+            warning = audit_guard_warning(reg.engine)
         finally:
             reg.close()
+        if warning:
+            err_console.print(f"warning: {warning}")
         if check.broken is not None:
             raise StorageError(
                 f"audit log broken at row {check.broken.row_id}: {check.broken.reason} "
