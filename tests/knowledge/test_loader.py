@@ -79,8 +79,9 @@ def test_every_shipped_fact_cites_a_known_source(kb: KnowledgeBase) -> None:
 
 def test_shipped_prior_carries_literature_range(kb: KnowledgeBase) -> None:
     child = next(p for p in kb.priors if p.id == "child_oms")
-    assert (child.low, child.point, child.high) == (0.2, 0.5, 0.65)
-    assert "pranzatelli_2017" in child.source
+    # the spread of the cohorts (Pohl 3/54 .. Banerjee 7/8), review point 1
+    assert (child.low, child.point, child.high) == (0.06, 0.5, 0.88)
+    assert {"pranzatelli_2017", "pohl_1996", "banerjee_2022"} <= set(child.source)
 
 
 def test_hpo_descendants_are_generated_with_release(kb: KnowledgeBase) -> None:
@@ -103,3 +104,83 @@ def test_severity_descriptors_are_marked_unconfirmed(kb: KnowledgeBase) -> None:
     assert mp.total_max == 18
     assert not any(i.descriptors_confirmed for i in mp.items)
     assert mp.is_assumption
+
+
+def test_the_shipped_knowledge_base_describes_every_contract_modality() -> None:
+    from omscds.model import MODALITIES
+
+    kb = load_knowledge()
+    assert set(kb.modalities) == set(MODALITIES)
+    for m in kb.modalities.values():
+        if m.regions_required:
+            assert not m.default_regions, m.id
+
+
+def test_a_modality_outside_the_contract_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from omscds.errors import KnowledgeError
+    from omscds.model import parse_case
+    from omscds.reasoning import resolve
+    from tests.knowledge.tiny import TINY, write_tiny
+
+    mods = dict(TINY["modalities.yaml"])
+    mods["modalities"] = [*mods["modalities"], {"id": "tarot", "label": "Tarot", "kind": "other"}]
+    kb = load_knowledge(write_tiny(tmp_path, **{"modalities.yaml": mods}))
+    with pytest.raises(KnowledgeError, match="tarot"):
+        resolve(parse_case({"age_months": 10}), kb)
+
+
+def _copy_kb(tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(DATA_DIR, tmp_path / "kb")
+    return tmp_path / "kb"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "pathway.yaml",
+            "{rule: staging_workup}",
+            "{rule: staging_wrkup}",
+            "unknown rule 'staging_wrkup'",
+        ),
+        (
+            "pathway.yaml",
+            "when_all: [functional_positive]",
+            "when_all: [functional_postive]",
+            "unknown fact 'functional_postive'",
+        ),
+        (
+            "recommendations.yaml",
+            "when_all: [ddx_ataxia_telangiectasia]",
+            "when_all: [ddx_ataxia_telangiectasa]",
+            "unknown fact",
+        ),
+        ("pathway.yaml", "        - {rule: eeg_epilepsy}\n", "", "rules no phase owns"),
+        (
+            "differential.yaml",
+            "explained_by: bpv_clinical_review",
+            "explained_by: nothing_here",
+            "unknown rule 'nothing_here'",
+        ),
+        (
+            "facts.yaml",
+            "when_none: [duration_beyond_aca_course, tumour_seen]",
+            "when_none: [duration_beyond_aca_course, tumour_sen]",
+            "unknown fact 'tumour_sen'",
+        ),
+    ],
+)
+def test_the_pathway_and_every_rule_name_are_checked_on_load(
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
+    root = _copy_kb(tmp_path)
+    path = root / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        load_knowledge(root)

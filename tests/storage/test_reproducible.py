@@ -19,7 +19,7 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.json"))
 def test_reassessing_a_stored_visit_with_its_kb_gives_the_same_result(
     registry: Registry, example: Path
 ) -> None:
-    registry.add_visit("R", json.loads(example.read_text()), "2024-06-01")
+    registry.add_visit("R", json.loads(example.read_text()), "2026-12-01")
     stored = registry.history("R").latest_assessment
     assert stored is not None
     assert stored.kb_version == registry.kb.version and stored.kb_sha256 == registry.kb.sha256
@@ -36,7 +36,10 @@ def test_reassessment_changes_when_history_changes(registry: Registry, build: An
     registry.add_relapse("C", "2024-01-01")
     again = registry.assess_visit(first.uid)
     old = registry.history("C").latest_assessment
-    assert old is not None and again.input_case["history"] == {"relapse": True}
+    assert old is not None and again.input_case["history"] == {
+        "relapse": True,
+        "relapse_date": "2024-01-01",
+    }
     kb: KnowledgeBase = registry.kb
     original = assess(parse_case({**first.case}), kb).model_dump(mode="json")
     assert canonical_json(original) != canonical_json(again.assessment)

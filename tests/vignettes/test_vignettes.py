@@ -16,13 +16,22 @@ from omscds.knowledge import KnowledgeBase
 from omscds.reasoning import assess_data
 
 HERE = Path(__file__).parent
+EXAMPLES = HERE.parents[1] / "examples"
 VIGNETTES = {p.stem: json.loads(p.read_text()) for p in sorted(HERE.glob("*.json"))}
+
+
+def _case(doc: dict[str, Any]) -> dict[str, Any]:
+    """The vignette's own case, or the bundled example it names."""
+    if "example" in doc:
+        case: dict[str, Any] = json.loads((EXAMPLES / doc["example"]).read_text())
+        return case
+    return dict(doc["case"])
 
 
 @pytest.mark.parametrize("name", sorted(VIGNETTES))
 def test_vignette(name: str, kb: KnowledgeBase) -> None:
     doc = VIGNETTES[name]
-    a = assess_data(doc["case"], kb)
+    a = assess_data(_case(doc), kb)
     e: dict[str, Any] = doc["expect"]
     rec_ids = [r.id for r in a.recommendations]
     alert_ids = [x.id for x in a.alerts]
@@ -75,12 +84,27 @@ def test_vignette(name: str, kb: KnowledgeBase) -> None:
         assert rec_ids[0] == e["first_id"], rec_ids
     if "warnings_contain" in e:
         assert any(e["warnings_contain"] in w for w in a.warnings), a.warnings
+    nexts = [t.modality for t in a.tumour.next_tests]
+    for m in e.get("next_tests_include", []):
+        assert m in nexts, (m, nexts)
+    for m in e.get("next_tests_exclude", []):
+        assert m not in nexts, (m, nexts)
+    if "next_first" in e:
+        assert nexts and nexts[0] == e["next_first"], nexts
     if e.get("no_paediatric"):
         texts = " ".join(r.title + " " + r.rationale for r in a.recommendations).lower()
         assert "paediatric" not in texts and "neuroblastoma" not in texts, texts
     if e.get("equivocal_lr_one"):
         eq = [ev for ev in a.tumour.evidence if ev.result == "equivocal"]
         assert eq and all(ev.likelihood_ratio == 1.0 for ev in eq)
+
+
+def test_every_bundled_example_has_a_vignette_with_the_clinicians_advice() -> None:
+    named = {d["example"] for d in VIGNETTES.values() if "example" in d}
+    assert {p.name for p in EXAMPLES.glob("*.json")} <= named
+    for doc in VIGNETTES.values():
+        if "example" in doc or doc["description"].startswith(("Pathway", "pathway")):
+            assert doc.get("clinician"), doc["description"]
 
 
 def test_every_phase_and_branch_is_shown(kb: KnowledgeBase) -> None:

@@ -138,6 +138,8 @@ class KnowledgeBase:
         for k, prm in self.parameters.items():
             yield f"parameters.{k}", prm
         if self.pathway is not None:
+            if self.pathway.reopen is not None:
+                yield "pathway.reopen", self.pathway.reopen
             for b in self.pathway.branches:
                 yield f"pathway.branches.{b.id}", b
             for ph in self.pathway.phases:
@@ -304,6 +306,11 @@ def _check_references(kb: KnowledgeBase) -> None:
         for sid in m.burden_source:
             if sid != ASSUMPTION and sid not in kb.sources:
                 raise KnowledgeError(f"modalities.{key}.burden_source: unknown source id {sid!r}")
+    for key, m in kb.modalities.items():
+        if m.candidate is not None:
+            for other in m.candidate.after:
+                if other not in kb.modalities:
+                    raise KnowledgeError(f"modalities.{key}.candidate.after: unknown {other!r}")
     for rec in kb.recommendations:
         if rec.modality and rec.modality not in kb.modalities:
             raise KnowledgeError(f"recommendations.{rec.id}: unknown modality {rec.modality!r}")
@@ -333,12 +340,18 @@ def _check_rule_names(kb: KnowledgeBase) -> None:
             raise KnowledgeError(f"differential.{d.id}: unknown rule {d.explained_by!r}")
     for f in kb.facts.values():
         check(f"facts.{f.id}", (*f.when_all, *f.when_any, *f.when_none))
+    for key, m in kb.modalities.items():
+        named = (m.done_fact, m.negative_fact, m.equivocal_fact)
+        check(f"modalities.{key}", (n for n in named if n is not None))
     if kb.pathway is None:
         return
     rules = {r.id for r in kb.recommendations}
     owned: set[str] = set()
     for branch in kb.pathway.branches:
         check(f"pathway.branches.{branch.id}", branch.when_all)
+    if kb.pathway.reopen is not None:
+        r = kb.pathway.reopen
+        check("pathway.reopen", (*r.when_all, *r.when_any, *r.when_none))
     for population, ids in kb.pathway.always.items():
         for rid in ids:
             if rid not in rules:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "ASSUMPTION",
     "AlertRule",
+    "Candidate",
     "Cited",
     "CountEvidence",
     "Criterion",
@@ -174,6 +175,22 @@ class Prior(Cited):
         return self
 
 
+class Candidate(Frozen):
+    """When a study is proposed by the next-best-test ranking.
+
+    ``regions``: ``uncovered`` (the regions CT/MRI has not covered, limited to ``within``) or
+    ``whole_body``; ``min_uncovered``: only with at least that many regions uncovered;
+    ``after``: only once these modalities were done and none was positive;
+    ``populations``: child, adult or both.
+    """
+
+    regions: Literal["uncovered", "whole_body"]
+    within: tuple[BodyRegion, ...] = ()
+    min_uncovered: int = 0
+    after: tuple[str, ...] = ()
+    populations: tuple[Literal["child", "adult"], ...] = ("child", "adult")
+
+
 class ModalityDef(Frozen):
     """How a test modality bears on the tumour search."""
 
@@ -195,6 +212,19 @@ class ModalityDef(Frozen):
     burden_source: tuple[str, ...] = ()
     children: bool = True
     adults: bool = True
+    #: the case must say which regions were examined (CT, MRI, ultrasound)
+    regions_required: bool = False
+    #: uses ionising radiation (ties between studies go to the one without, in a child)
+    ionising_radiation: bool = False
+    #: what a positive result means: a tumour in the examined regions, a tumour somewhere in
+    #: the body (urine catecholamines, marrow, biopsy), or nothing about a body tumour
+    finds: Literal["regions", "anywhere", "not_tumour"] = "regions"
+    #: when the next-best-test ranking proposes it
+    candidate: Candidate | None = None
+    #: fact names set when the modality was done / negative / equivocal (facts.yaml)
+    done_fact: str | None = None
+    negative_fact: str | None = None
+    equivocal_fact: str | None = None
 
 
 class RegionDistribution(Cited):
@@ -310,7 +340,17 @@ class PathwayBranch(Cited):
     search_regions: tuple[BodyRegion, ...]
 
 
+class PathwayReopen(Cited):
+    """When the search re-opens (only tests after the event then count)."""
+
+    why: str
+    when_all: tuple[str, ...] = ()
+    when_any: tuple[str, ...] = ()
+    when_none: tuple[str, ...] = ()
+
+
 class Pathway(Frozen):
+    reopen: PathwayReopen | None = None
     branches: tuple[PathwayBranch, ...]
     always: dict[Literal["child", "adult"], tuple[str, ...]]
     phases: tuple[PathwayPhase, ...]

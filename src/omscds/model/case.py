@@ -69,13 +69,6 @@ RESULTS: tuple[str, ...] = Result.__args__  # type: ignore[attr-defined]
 HISTOLOGIES: tuple[str, ...] = Histology.__args__  # type: ignore[attr-defined]
 BODY_REGIONS: tuple[str, ...] = ("neck", "chest", "abdomen", "pelvis")
 
-#: modalities whose regions must be given; whole-body ones default to whole_body
-REGIONS_REQUIRED = frozenset({"ct", "mri", "ultrasound"})
-WHOLE_BODY_DEFAULT = frozenset(
-    {"whole_body_mri", "mibg", "urine_catecholamines", "fdg_pet", "dotatate_pet", "dopa_pet"}
-)
-
-
 #: control characters (except tab/newline) and bidirectional overrides: they change what a
 #: terminal or page shows without changing what is stored (Trojan-source style)
 _HIDDEN = frozenset(
@@ -174,15 +167,8 @@ class TestResult(_Strict):
 
     @model_validator(mode="after")
     def _regions(self) -> TestResult:
-        if not self.regions:
-            if self.modality in REGIONS_REQUIRED:
-                raise ValueError(
-                    f"regions: required for {self.modality} (any of {', '.join(REGIONS)})"
-                )
-            if self.modality in WHOLE_BODY_DEFAULT:
-                object.__setattr__(self, "regions", ("whole_body",))
-            elif self.modality == "perfusion_spect":
-                object.__setattr__(self, "regions", ("brain",))
+        # which modalities need regions, and the default ones, are the knowledge base's
+        # (modalities.yaml); ``reasoning.resolve`` applies them
         if len(set(self.regions)) != len(self.regions):
             raise ValueError("regions: a region is listed twice")
         return self

@@ -56,24 +56,26 @@ def uncovered_regions(case: Case, kb: KnowledgeBase) -> tuple[str, ...]:
     return tuple(r for r, by in searched_regions(case, kb).items() if by is None)
 
 
-#: modalities that look for the tumour itself (a positive one means "tumour seen")
-_TUMOUR_SEEKING_WITHOUT_REGIONS = frozenset({"urine_catecholamines", "bone_marrow", "biopsy"})
-
-
-def is_tumour_positive(test: TestResult) -> bool:
+def is_tumour_positive(test: TestResult, kb: KnowledgeBase) -> bool:
     """A positive result that points at a tumour in the body (not a brain or CSF finding).
 
+    What a positive result means is the modality's ``finds`` (modalities.yaml).
+
+    >>> from omscds.knowledge import load_knowledge
     >>> from omscds.model import TestResult
-    >>> is_tumour_positive(TestResult(modality="mri", regions=("brain",), result="positive"))
+    >>> kb = load_knowledge()
+    >>> is_tumour_positive(TestResult(modality="mri", regions=("brain",), result="positive"), kb)
     False
-    >>> is_tumour_positive(TestResult(modality="ct", regions=("neck", "chest"), result="positive"))
+    >>> is_tumour_positive(TestResult(modality="urine_catecholamines", result="positive"), kb)
     True
     """
     if test.result != "positive":
         return False
-    if test.modality in _TUMOUR_SEEKING_WITHOUT_REGIONS:
+    mod = kb.modalities.get(test.modality)
+    finds = mod.finds if mod is not None else "regions"
+    if finds == "anywhere":
         return True
-    if test.modality in {"perfusion_spect", "csf", "eeg", "toxicology", "onconeural_antibodies"}:
+    if finds == "not_tumour":
         return False
     return bool(body_regions(test.regions))
 
@@ -100,13 +102,14 @@ class SearchView:
         return tuple(r for r in self.regions if self.covered.get(r) is None)
 
 
-def search_view(case: Case, kb: KnowledgeBase, population: str, oms_active: bool) -> SearchView:
-    """Which tests count for the search now, and which of the branch's regions they cover."""
+def search_view(case: Case, kb: KnowledgeBase, population: str, reopened: bool) -> SearchView:
+    """Which tests count for the search now, and which of the branch's regions they cover.
+
+    ``reopened``: the pathway's ``reopen`` rule held (a relapse, or OMS after a resection).
+    """
     h = case.history
     regions = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
-    resected = bool(h.prior_tumour_resected or h.resection is not None)
     relapse = bool(h.relapse or h.relapse_date is not None)
-    reopened = relapse or (resected and oms_active)
     tests: tuple[TestResult, ...] = case.tests
     since: dt.date | None = None
     warnings: list[str] = []
@@ -117,7 +120,9 @@ def search_view(case: Case, kb: KnowledgeBase, population: str, oms_active: bool
         if since is None:
             # without the date no negative can be placed after the event, but a positive one
             # may be the recurrence itself: it still counts (it can only escalate the advice)
-            tests = tuple(t for t in case.tests if is_tumour_positive(t) and t.histology is None)
+            tests = tuple(
+                t for t in case.tests if is_tumour_positive(t, kb) and t.histology is None
+            )
             if case.tests:
                 warnings.append(
                     f"The search re-opens after the {event}, but its date is not given "

@@ -60,7 +60,7 @@ def evaluate_criteria(rc: ResolvedCase, kb: KnowledgeBase) -> OmsResult:
             else:
                 met = None
         results.append(
-            CriterionResult.model_construct(
+            CriterionResult.build(
                 id=crit.id, label=label, met=met, evidence=tuple(evidence), sources=crit.source
             )
         )
@@ -100,7 +100,7 @@ def _histology(
     for i, t in enumerate(rc.case.tests):
         if t.histology in accepted and t.result != "negative":
             return True, [f"tests[{i}].histology"]
-    if any(is_tumour_positive(t) for t in rc.case.tests):
+    if any(is_tumour_positive(t, kb) for t in rc.case.tests):
         return None, []
     covered = searched_regions(rc.case, kb)
     if all(covered.values()):

@@ -92,7 +92,7 @@ def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntr
         if nxt is not None and rank <= SEPARATE_TOP:
             separate = _separator(cond, nxt, facts, kb)
         out.append(
-            DifferentialEntry.model_construct(
+            DifferentialEntry.build(
                 condition=cond.id,
                 rank=rank,
                 label=cond.label,

@@ -15,7 +15,7 @@ from omscds.reasoning.criteria import evaluate_criteria
 from omscds.reasoning.differential import METHOD, rank_differential
 from omscds.reasoning.facts import base_facts, derive_facts
 from omscds.reasoning.findings import resolve
-from omscds.reasoning.pathway import evaluate_pathway
+from omscds.reasoning.pathway import evaluate_pathway, reopens
 from omscds.reasoning.severity import score_severity
 from omscds.reasoning.tumour import assess_tumour
 from omscds.reasoning.workup import explain_order
@@ -35,14 +35,10 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     differential = rank_differential(base, kb)
     tumour = assess_tumour(rc, oms, kb)
     severity = score_severity(case, kb)
-    # OMS is active now: criteria met or possible, or any of its motor or eye signs present
-    # (OMS can first appear after a resection with ataxia and myoclonus alone)
-    signs = any(rc.present(k) for c in kb.criteria[:2] for k in c.any_of)
-    view = search_view(
-        case, kb, tumour.result.population, signs or oms.status in ("criteria_met", "possible")
-    )
+    view = search_view(rc.case, kb, tumour.result.population, reopens(base, oms, kb))
     facts = derive_facts(rc, base, oms, differential, tumour, severity, kb, view)
-    pathway, recommendations = evaluate_pathway(facts, view, tumour, kb)
+    leader = differential[0].condition if differential else None
+    pathway, recommendations = evaluate_pathway(facts, view, tumour, kb, leader)
     alerts = evaluate_alerts(facts, kb)
     used = _assumptions_used(kb, recommendations, alerts, tumour.result.prior_id)
     return Assessment(
@@ -79,7 +75,7 @@ def _static_notes(
     always: list[AssumptionNote] = []
     by_where: dict[str, AssumptionNote] = {}
     for where, f in kb.assumptions():
-        note = AssumptionNote.model_construct(where=where, reasoning=(f.reasoning or "").strip())
+        note = AssumptionNote.build(where=where, reasoning=(f.reasoning or "").strip())
         if where.split(".", 1)[0] in _MODEL_WIDE:
             always.append(note)
         else:
@@ -89,7 +85,7 @@ def _static_notes(
 
 
 _MODEL_WIDE = ("parameters", "modalities", "regions", "severity", "differential")
-_INDEPENDENCE = AssumptionNote.model_construct(
+_INDEPENDENCE = AssumptionNote.build(
     where="reasoning.tumour",
     reasoning="Tests are treated as conditionally independent given the tumour's presence and site.",
 )

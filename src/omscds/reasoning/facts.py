@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
 from omscds.model import DifferentialEntry, OmsResult, SeverityResult, TestResult
-from omscds.reasoning.coverage import SearchView, is_tumour_positive
+from omscds.reasoning.coverage import SearchView, body_regions, is_tumour_positive
 from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.findings import ResolvedCase
 
 __all__ = [
     "Facts",
+    "add_composites",
     "base_facts",
     "derive_facts",
     "fact_label",
@@ -133,47 +134,36 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
         true.add("onconeural_antibody_positive")
     if h.relapse_date is not None:
         true.add("relapse")
-    done = {t.modality for t in case.tests}
     brain = [t for t in case.tests if t.modality in ("mri", "ct") and "brain" in t.regions]
     if brain:
         true.add("brain_imaging_done")
         if all(t.result == "negative" for t in brain):
             true.add("brain_imaging_normal")
-    for modality, fact in (
-        ("toxicology", "toxicology_done"),
-        ("csf", "csf_done"),
-        ("onconeural_antibodies", "antibodies_done"),
-        ("mibg", "mibg_done"),
-        ("urine_catecholamines", "urine_done"),
-        ("mammography", "mammography_done"),
-        ("fdg_pet", "fdg_pet_done"),
-        ("serum_afp", "afp_done"),
-        ("eeg", "eeg_done"),
-        ("breast_mri", "breast_mri_done"),
-    ):
-        if modality in done:
-            true.add(fact)
     for t in case.tests:
-        if t.modality == "mibg" and t.result == "negative":
-            true.add("mibg_negative")
-        if t.modality == "mibg" and t.result == "equivocal":
-            true.add("mibg_equivocal")
-        if t.modality == "urine_catecholamines" and t.result == "negative":
-            true.add("urine_negative")
-        if t.modality == "serum_afp" and t.result == "negative":
-            true.add("afp_normal")
-        if t.modality == "mammography" and t.result == "negative":
-            true.add("mammography_negative")
+        mod = kb.modalities.get(t.modality)
+        if mod is None:
+            continue
+        if mod.done_fact:
+            true.add(mod.done_fact)
+        if t.result == "negative" and mod.negative_fact:
+            true.add(mod.negative_fact)
+        if t.result == "equivocal" and mod.equivocal_fact:
+            true.add(mod.equivocal_fact)
         if t.modality == "ultrasound" and "pelvis" in t.regions:
             true.add("pelvic_ultrasound_done")
-    body = [t for t in case.tests if t.modality in ("ultrasound", "chest_xray")]
-    cross = [
+    # regional studies that look at the body without completing it (ultrasound, chest X-ray)
+    looked = [(t, kb.modalities[t.modality]) for t in case.tests if body_regions(t.regions)]
+    partial = [
         t
-        for t in case.tests
-        if kb.modalities[t.modality].completes_search
-        and set(t.regions) & {"neck", "chest", "abdomen", "pelvis", "whole_body"}
+        for t, m in looked
+        if m.kind == "imaging"
+        and m.children
+        and m.finds == "regions"
+        and not m.completes_search
+        and "whole_body" not in m.default_regions
     ]
-    if body and not cross:
+    cross = [t for t, m in looked if m.completes_search]
+    if partial and not cross:
         true.add("partial_body_imaging_only")
     if case.severity is not None:
         true.add("severity_scored")
@@ -212,8 +202,8 @@ def derive_facts(
         and t.result != "negative"
         and (t.histology in NEUROBLASTIC or adult)
     ]
-    seen = [t for t in view.tests if is_tumour_positive(t) and _anatomical(t, kb)]
-    functional = [t for t in view.tests if is_tumour_positive(t) and not _anatomical(t, kb)]
+    seen = [t for t in view.tests if is_tumour_positive(t, kb) and _anatomical(t, kb)]
+    functional = [t for t in view.tests if is_tumour_positive(t, kb) and not _anatomical(t, kb)]
     if histology:
         true.add("histology_confirmed")
         if any(t.histology in NEUROBLASTIC for t in histology):
@@ -241,14 +231,12 @@ def derive_facts(
         fact = f"ddx_{entry.condition}"
         if fact in kb.facts and entry.score >= share:
             true.add(fact)
-    if "ddx_ataxia_telangiectasia" in true:
-        true.add("avoid_ionising_radiation")
-    _add_composites(true, kb)
+    add_composites(true, kb)
     if differential and _mimic_leads(
         differential[0].condition, Facts(frozenset(true), base.open), kb
     ):
         true.add("mimic_leads")
-        _add_composites(true, kb)
+        add_composites(true, kb)
     return Facts(frozenset(true), base.open)
 
 
@@ -258,7 +246,7 @@ def _anatomical(test: TestResult, kb: KnowledgeBase) -> bool:
     return bool(mod and mod.completes_search)
 
 
-def _add_composites(true: set[str], kb: KnowledgeBase) -> None:
+def add_composites(true: set[str], kb: KnowledgeBase) -> None:
     facts = Facts(frozenset(true), frozenset())
     for f in kb.facts.values():
         if f.kind == "composite" and rule_fires(facts, f.when_all, f.when_any, f.when_none):

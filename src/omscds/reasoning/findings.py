@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omscds.errors import InputError
+from omscds.errors import InputError, KnowledgeError
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Case
+from omscds.model import MODALITIES, REGIONS, Case
 
-__all__ = ["ResolvedCase", "resolve"]
+__all__ = ["ResolvedCase", "check_contract", "resolve"]
 
 _HPO_ID = re.compile(r"^HP:\d{7}$")
 
@@ -41,6 +41,7 @@ def resolve(case: Case, kb: KnowledgeBase) -> ResolvedCase:
     A present descendant term (HP:0002066 Gait ataxia) makes its finding (ataxia) present; an
     absent descendant says nothing about the broader finding and is reported as a warning.
     """
+    kb.memo("findings.contract_checked", lambda: check_contract(kb))
     errors: list[tuple[str, str]] = []
     states: dict[str, str] = {}
     evidence: dict[str, list[str]] = {}
@@ -84,6 +85,7 @@ def resolve(case: Case, kb: KnowledgeBase) -> ResolvedCase:
             origin[key] = f"findings.{raw_key}"
         evidence.setdefault(key, []).append(path)
     test_findings: set[str] = set()
+    case = _with_default_regions(case, kb, errors)
     for i, test in enumerate(case.tests):
         for j, tf in enumerate(test.findings):
             if tf not in kb.test_findings:
@@ -131,3 +133,38 @@ def _check_severity(case: Case, kb: KnowledgeBase) -> list[tuple[str, str]]:
     if total is not None and not scale.total_min <= total <= scale.total_max:
         errors.append(("severity.total", f"{total} is outside {scale.total_min}-{scale.total_max}"))
     return errors
+
+
+def _with_default_regions(case: Case, kb: KnowledgeBase, errors: list[tuple[str, str]]) -> Case:
+    """Apply each modality's region rules (modalities.yaml): required, or a default."""
+    tests = list(case.tests)
+    changed = False
+    for i, test in enumerate(tests):
+        if test.regions:
+            continue
+        mod = kb.modalities.get(test.modality)
+        if mod is None:
+            continue
+        if mod.regions_required:
+            errors.append(
+                (
+                    f"tests[{i}].regions",
+                    f"required for {test.modality} (any of {', '.join(REGIONS)})",
+                )
+            )
+        elif mod.default_regions:
+            tests[i] = test.model_copy(update={"regions": mod.default_regions})
+            changed = True
+    return case.model_copy(update={"tests": tuple(tests)}) if changed else case
+
+
+def check_contract(kb: KnowledgeBase) -> bool:
+    """Every modality of the knowledge base is one the case contract names (``MODALITIES``).
+
+    The contract names them (its JSON Schema enum); the knowledge base says what each does. A
+    test proves the shipped knowledge base describes every one.
+    """
+    extra = sorted(set(kb.modalities) - set(MODALITIES))
+    if extra:
+        raise KnowledgeError(f"modalities.yaml: not in the case contract: {extra}")
+    return True

@@ -14,13 +14,30 @@ from typing import Literal
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import PathwayPhase
 from omscds.knowledge.schema import PathwayStep as StepDef
-from omscds.model import PathwayResult, PathwayStep, Recommendation
+from omscds.model import OmsResult, PathwayResult, PathwayStep, Recommendation
 from omscds.reasoning.coverage import SearchView
-from omscds.reasoning.facts import Facts, fact_label, rule_fires
+from omscds.reasoning.facts import Facts, add_composites, fact_label, rule_fires
 from omscds.reasoning.tumour import TumourContext
-from omscds.reasoning.workup import build_recommendation, order_recommendations
+from omscds.reasoning.workup import build_recommendation, order_recommendations, yields_of
 
-__all__ = ["current_phase", "evaluate_pathway"]
+__all__ = ["current_phase", "evaluate_pathway", "reopens"]
+
+
+def reopens(base: Facts, oms: OmsResult, kb: KnowledgeBase) -> bool:
+    """Does the pathway's ``reopen`` rule hold (before the search view is built)?
+
+    Evaluated on the case's facts, the OMS status and the composite facts over them.
+    """
+    if kb.pathway is None or kb.pathway.reopen is None:
+        return False
+    true = set(base.true)
+    if oms.status in ("criteria_met", "possible"):
+        true.update(
+            {"oms_met_or_possible", "oms_met" if oms.status == "criteria_met" else "oms_possible"}
+        )
+    add_composites(true, kb)
+    r = kb.pathway.reopen
+    return rule_fires(Facts(frozenset(true), base.open), r.when_all, r.when_any, r.when_none)
 
 
 def current_phase(facts: Facts, kb: KnowledgeBase) -> PathwayPhase:
@@ -41,22 +58,32 @@ def _step_shown(step: StepDef, rule_fired: bool, facts: Facts) -> bool:
 
 
 def evaluate_pathway(
-    facts: Facts, view: SearchView, tumour: TumourContext, kb: KnowledgeBase
+    facts: Facts,
+    view: SearchView,
+    tumour: TumourContext,
+    kb: KnowledgeBase,
+    leader: str | None = None,
 ) -> tuple[PathwayResult, tuple[Recommendation, ...]]:
     """The pathway position and the recommendations it orders now (the conditional steps are
-    in the pathway only)."""
+    in the pathway only). ``leader``: the differential's leading condition; when a mimic leads,
+    its explaining test goes first."""
     assert kb.pathway is not None
+    pathway = kb.pathway
     population: Literal["child", "adult"] = "adult" if view.population == "adult" else "child"
     branch = kb.pathway.branch(population)
     phase = current_phase(facts, kb)
-    rules = {r.id: r for r in kb.recommendations}
+    rules = kb.memo("pathway.rules", lambda: {r.id: r for r in kb.recommendations})
     orders: list[Recommendation] = []
     conditional: list[PathwayStep] = []
     seen: set[str] = set()
-    owned = [
-        *phase.steps.get(population, ()),
-        *(StepDef(rule=r) for r in kb.pathway.always.get(population, ())),
-    ]
+    yields = yields_of(tumour)
+    owned = kb.memo(
+        f"pathway.owned.{id(phase)}.{population}",
+        lambda: (
+            *phase.steps.get(population, ()),
+            *(StepDef(rule=r) for r in pathway.always.get(population, ())),
+        ),
+    )
     for step in owned:
         if step.rule in seen and step.condition is None:
             continue
@@ -64,7 +91,7 @@ def evaluate_pathway(
         fired = rule_fires(facts, rule.when_all, rule.when_any, rule.when_none)
         if not _step_shown(step, fired, facts):
             continue
-        rec = build_recommendation(rule, view, tumour)
+        rec = build_recommendation(rule, view, tumour, yields)
         if rec is None:
             continue
         if step.condition is None:
@@ -73,6 +100,9 @@ def evaluate_pathway(
         else:
             conditional.append(_step(rec, "conditional", step.condition))
     ordered = order_recommendations(orders, tumour)
+    if "mimic_leads" in facts and leader is not None:
+        lead = next((c.explained_by for c in kb.differential if c.id == leader), None)
+        ordered = tuple(sorted(ordered, key=lambda r: r.id != lead))
     steps = tuple(_step(r, "now", None) for r in ordered) + tuple(conditional)
     why = phase.why
     held = [n for n in (*phase.when_all, *phase.when_any) if n in facts]
@@ -84,7 +114,7 @@ def evaluate_pathway(
             if view.since
             else " The search re-opened; no earlier test counts until the event is dated."
         )
-    result = PathwayResult.model_construct(
+    result = PathwayResult.build(
         branch=population,
         branch_label=branch.label,
         team=branch.team,
@@ -105,7 +135,7 @@ def evaluate_pathway(
 def _step(
     rec: Recommendation, status: Literal["now", "conditional"], condition: str | None
 ) -> PathwayStep:
-    return PathwayStep.model_construct(
+    return PathwayStep.build(
         rule=rec.id,
         status=status,
         condition=condition,

@@ -31,7 +31,6 @@ __all__ = [
     "tumour_question",
 ]
 
-_WHOLE_BODY_TESTS = frozenset({"urine_catecholamines"})
 _INDEPENDENCE = (
     "Tests are treated as conditionally independent given the tumour's presence and site "
     "(an assumption: a small, metabolically quiet tumour can be missed by several tests at once)."
@@ -163,7 +162,7 @@ def tumour_question(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> list
         why.append("OMS relapse")
     if case.history.prior_tumour_resected:
         why.append("a neuroblastic tumour was resected before")
-    if any(is_tumour_positive(t) for t in case.tests):
+    if any(is_tumour_positive(t, kb) for t in case.tests):
         why.append("a study was positive")
     return why
 
@@ -182,9 +181,12 @@ def _r(p: float) -> float:
     return round(p, 4)
 
 
-def _regions_of(test: TestResult) -> frozenset[str]:
-    if test.modality in _WHOLE_BODY_TESTS:
+def _regions_of(test: TestResult, kb: KnowledgeBase) -> frozenset[str]:
+    mod = kb.modalities.get(test.modality)
+    if mod is not None and mod.finds == "anywhere":
         return frozenset(BODY_REGIONS)
+    if mod is not None and mod.finds == "not_tumour":
+        return frozenset()
     return frozenset(body_regions(test.regions))
 
 
@@ -238,8 +240,8 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
             and (test.histology in NEUROBLASTIC or adult)
         ):
             histology_idx = i
-        covered = _regions_of(test)
-        if is_tumour_positive(test):
+        covered = _regions_of(test, kb)
+        if is_tumour_positive(test, kb):
             positive_idx.append(i)
         mod = kb.modalities.get(test.modality)
         if not covered:
@@ -264,7 +266,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         if unmoved is not None:
             lr_fixed, why, why_sources = unmoved
             evidence.append(
-                TumourEvidence.model_construct(
+                TumourEvidence.build(
                     test=i,
                     modality=test.modality,
                     result=test.result,
@@ -293,7 +295,7 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
                 f"negative for {', '.join(ordered)} only; says nothing about {', '.join(missing)}"
             )
         evidence.append(
-            TumourEvidence.model_construct(
+            TumourEvidence.build(
                 test=i,
                 modality=test.modality,
                 result=test.result,
@@ -378,27 +380,30 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
 def _candidate_tests(
     rc: ResolvedCase, kb: KnowledgeBase, adult: bool
 ) -> list[tuple[str, tuple[str, ...]]]:
+    """The studies the ranking considers, as each modality's ``candidate`` says (modalities.yaml)."""
     case = rc.case
     uncovered = tuple(r for r, by in searched_regions(case, kb).items() if by is None)
     done = {t.modality for t in case.tests if t.result in ("negative", "positive")}
+    positive = {t.modality for t in case.tests if t.result == "positive"}
+    population = "adult" if adult else "child"
     out: list[tuple[str, tuple[str, ...]]] = []
-    if uncovered:
-        out.append(("mri", uncovered))
-        out.append(("ct", uncovered))
-        if len(uncovered) > 1 and "whole_body_mri" not in done:
-            out.append(("whole_body_mri", ("whole_body",)))
-        if "chest" in uncovered and "chest_xray" not in done:
-            out.append(("chest_xray", ("chest",)))
-        us = tuple(r for r in uncovered if r in ("neck", "abdomen", "pelvis"))
-        if us and "ultrasound" not in done:
-            out.append(("ultrasound", us))
-    for mod in ("mibg", "urine_catecholamines", "fdg_pet"):
-        m = kb.modalities.get(mod)
-        if m is None or mod in done or (adult and not m.adults) or (not adult and not m.children):
+    for mod in kb.modalities.values():
+        c = mod.candidate
+        if c is None or population not in c.populations:
             continue
-        if mod == "fdg_pet" and not adult:
+        if (adult and not mod.adults) or (not adult and not mod.children):
             continue
-        out.append((mod, ("whole_body",)))
+        if c.after and not (set(c.after) <= done and not set(c.after) & positive):
+            continue
+        if c.regions == "uncovered":
+            regions = tuple(r for r in uncovered if not c.within or r in c.within)
+            if not regions or (mod.id in done and not mod.completes_search):
+                continue
+            out.append((mod.id, regions))
+        elif mod.id not in done and len(uncovered) >= c.min_uncovered:
+            if mod.completes_search and not uncovered:
+                continue
+            out.append((mod.id, ("whole_body",)))
     return out
 
 
@@ -412,18 +417,16 @@ def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> t
         perf = performance(kb, modality)
         if not perf.informative:
             continue
+        mod = kb.modalities[modality]
         covered = (
-            frozenset(BODY_REGIONS)
-            if modality in _WHOLE_BODY_TESTS
-            else frozenset(body_regions(regions))
+            frozenset(BODY_REGIONS) if mod.finds == "anywhere" else frozenset(body_regions(regions))
         )
         region_p = m.region_probability()
         share = sum(region_p[r] for r in covered)
         yld = share * perf.sens[0]
         after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
-        mod = kb.modalities[modality]
         ranked.append(
-            NextTest.model_construct(
+            NextTest.build(
                 modality=modality,
                 regions=regions,
                 yield_probability=round(yld, 4),
@@ -437,6 +440,14 @@ def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> t
                 sources=perf.sources,
             )
         )
-    # higher yield first; among near-equal yields (within 0.02) the lighter burden first
-    ranked.sort(key=lambda t: (-round(t.yield_probability / 0.02), t.burden_rank, t.modality))
+    # higher yield first; among near-equal yields (within 0.02) the lighter burden for the
+    # patient's age first: no ionising radiation in a child (CT is acceptable in adults), then
+    # the burden rank, then the knowledge base's order (never the alphabet)
+    order = {m: i for i, m in enumerate(kb.modalities)}
+
+    def key(t: NextTest) -> tuple[int, int, int, int]:
+        radiation = int(not adult and kb.modalities[t.modality].ionising_radiation)
+        return (-round(t.yield_probability / 0.02), radiation, t.burden_rank, order[t.modality])
+
+    ranked.sort(key=key)
     return tuple(ranked)

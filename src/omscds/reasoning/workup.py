@@ -10,13 +10,22 @@ from omscds.model import BODY_REGIONS, NextTest, Recommendation
 from omscds.reasoning.coverage import SearchView
 from omscds.reasoning.tumour import TumourContext
 
-__all__ = ["URGENCY_ORDER", "build_recommendation", "explain_order", "order_recommendations"]
+__all__ = [
+    "URGENCY_ORDER",
+    "build_recommendation",
+    "explain_order",
+    "order_recommendations",
+    "yields_of",
+]
 
 URGENCY_ORDER = {"urgent": 0, "soon": 1, "routine": 2}
 
 
 def build_recommendation(
-    rule: RecommendationRule, view: SearchView, tumour: TumourContext
+    rule: RecommendationRule,
+    view: SearchView,
+    tumour: TumourContext,
+    yields: dict[str, tuple[int, NextTest]] | None = None,
 ) -> Recommendation | None:
     """The recommendation a rule gives now, regions filled from what the search still lacks.
 
@@ -30,7 +39,7 @@ def build_recommendation(
         if not regions:
             return None
     rationale = rule.rationale.strip()
-    ranked = _yields(tumour).get(rule.modality or "")
+    ranked = (yields if yields is not None else yields_of(tumour)).get(rule.modality or "")
     if ranked is not None:
         nt = ranked[1]
         rationale += (
@@ -38,7 +47,7 @@ def build_recommendation(
             f"({nt.why}); probability left if negative {nt.probability_if_negative:.0%}."
         )
     interval = rule.interval_months
-    return Recommendation.model_construct(
+    return Recommendation.build(
         id=rule.id,
         kind=rule.kind,
         modality=rule.modality,
@@ -53,7 +62,7 @@ def build_recommendation(
     )
 
 
-def _yields(tumour: TumourContext) -> dict[str, tuple[int, NextTest]]:
+def yields_of(tumour: TumourContext) -> dict[str, tuple[int, NextTest]]:
     return {t.modality: (i, t) for i, t in enumerate(tumour.result.next_tests)}
 
 
@@ -63,7 +72,7 @@ def order_recommendations(
     """Urgency first; within an urgency, studies follow the next-best-test ranking (yield, then
     burden), so the first study is the one most likely to find the tumour now; then the order of
     the pathway's steps (a stable sort keeps it)."""
-    yields = _yields(tumour)
+    yields = yields_of(tumour)
 
     def order(rec: Recommendation) -> tuple[int, int]:
         ranked = yields.get(rec.modality or "")

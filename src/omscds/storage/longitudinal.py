@@ -7,9 +7,9 @@ registry builds one case from the history (pure functions, no database):
 * the tests of every earlier visit are carried forward, in date order, before the visit's own
   tests; a carried test without a date gets the date of the visit that recorded it, and a test
   recorded again at a later visit (same content and date) is kept once;
-* ``history.relapse`` becomes ``true`` when a relapse event starts on or before the visit date,
-  and ``history.prior_tumour_resected`` when a tumour resection started before it, unless the
-  snapshot says otherwise explicitly;
+* ``history.relapse`` (with ``relapse_date``, the latest) when a relapse event starts on or
+  before the visit date, and ``history.prior_tumour_resected`` (with ``resection.date``) when a
+  tumour resection started before it, unless the snapshot says otherwise explicitly;
 * findings, severity and age stay those of the visit itself (the state at that visit).
 """
 
@@ -84,14 +84,23 @@ def build_assessment_case(
     earlier_tests.sort(key=lambda t: str(t["date"]))
     if earlier_tests or own:
         base["tests"] = [*earlier_tests, *own]
+    # The registry's events are mapped onto the case, with their dates; what a relapse or a
+    # resection means for the tumour search is the reasoning's (the pathway re-opens the
+    # search and counts only tests after the event).
     history: dict[str, Any] = dict(base.get("history", {}))
-    if "relapse" not in history and any(d <= current.visit_date for d in relapse_dates):
+    relapses = [d for d in relapse_dates if d <= current.visit_date]
+    if relapses and "relapse" not in history:
         history["relapse"] = True
-    if "prior_tumour_resected" not in history and any(
-        agent == Agent.tumour_resection.value and start < current.visit_date
+        history.setdefault("relapse_date", max(relapses).isoformat())
+    resections = [
+        start
         for agent, start in treatments
-    ):
+        if agent == Agent.tumour_resection.value and start < current.visit_date
+    ]
+    if resections and "prior_tumour_resected" not in history:
         history["prior_tumour_resected"] = True
+        if "resection" not in history:
+            history["resection"] = {"date": max(resections).isoformat()}
     if history:
         base["history"] = history
     return parse_case(base)

@@ -181,3 +181,37 @@ def test_invalid_mutations_exit_2_naming_the_path(mutation: tuple[str, Any, str]
         Path(fh.name).unlink()
     assert code == 2
     assert f"{path}:" in err.getvalue().replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "fragment"),
+    [
+        ('{"age_months": 19, "age_months": 3}', ".json", "age_months: duplicate key"),
+        ("age_months: 19\nage_months: 3\n", ".yaml", "duplicate key"),
+        ('{"age_months": true}', ".json", "age_months: Input should be a valid number"),
+        ('{"age_months": NaN}', ".json", "age_months: NaN"),
+        (
+            '{"age_months": 19, "case_id": "x\\u001b[2J"}',
+            ".json",
+            "case_id: contains the invisible",
+        ),
+        (
+            '{"age_months": 19, "tests": [{"modality": "mibg", "result": "negative", '
+            '"date": "2999-01-01"}]}',
+            ".json",
+            "tests[0].date: 2999-01-01 is in the future",
+        ),
+        ("[" * 100_000 + "]" * 100_000, ".json", "nested deeper"),
+    ],
+)
+def test_input_that_would_change_meaning_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, suffix: str, fragment: str
+) -> None:
+    path = tmp_path / f"case{suffix}"
+    path.write_text(text)
+    for command in ("assess", "validate"):
+        code = main([command, str(path)])
+        err = capsys.readouterr().err
+        assert code == 2, (command, err)
+        assert fragment in " ".join(err.split()), err
+        assert "Traceback" not in err

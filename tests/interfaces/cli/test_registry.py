@@ -25,6 +25,8 @@ def _scored(tmp_path: Path, total: int) -> str:
     )
     case = {
         "age_months": 20,
+        # a follow-up visit of a child with OMS: the findings of that visit, and the score
+        "findings": {"opsoclonus": "present", "ataxia": "present", "irritability": "present"},
         "severity": {"scale": "mitchell_pike", "items": {"stance": total, **items}},
     }
     path = tmp_path / f"v{total}.json"

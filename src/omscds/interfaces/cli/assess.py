@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 data = read_document(path)
                 if images:
                     data = with_images(data, images, image_kind)
-                assessment = assess_data(data, kb)
+                assessment = assess_data(data, kb, today=dt.date.today())
             except OmscdsError as exc:
                 print_error(exc, path)
                 failed = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import typer
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         if target.parent and not target.parent.exists():
             raise InputError(f"no such directory: {target.parent}", path="--output")
         kb = load_kb(knowledge)
-        assessment = assess_data(read_document(case), kb)
+        assessment = assess_data(read_document(case), kb, today=dt.date.today())
         language = negotiate(lang)
         translations = get_translations(language)
         if suffix == ".pdf":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import typer
 
 from omscds.errors import OmscdsError
@@ -23,7 +25,7 @@ def register(app: typer.Typer) -> None:
         failed = False
         for path in cases:
             try:
-                resolve(parse_case(read_document(path)), kb)
+                resolve(parse_case(read_document(path), today=dt.date.today()), kb)
             except OmscdsError as exc:
                 print_error(exc, path)
                 failed = True
