@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from omscds.errors import InputError, StorageError
@@ -209,3 +211,28 @@ def test_disk_full_in_the_cli_prints_one_clean_line(
     assert code == 1
     assert "full" in out.err and "CASECONTENT" not in out.err + out.out
     assert len(out.err.strip().splitlines()) <= 2
+
+
+# -- properties ------------------------------------------------------------------------------
+_CODES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=6)
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.;()/", max_size=40)
+
+
+@given(code=_CODES, site=st.none() | _CODES, n=st.integers(0, 999_999))
+def test_site_and_number_codes_are_always_pseudonyms(code: str, site: str | None, n: int) -> None:
+    key = f"{site}-{code}-{n:06d}" if site else f"{code}{n}"
+    assert check_patient_key(key) == key
+
+
+@given(
+    before=_WORDS,
+    after=_WORDS,
+    digits=st.integers(10**9, 10**10 - 1),
+    sep=st.sampled_from(["", " ", "-"]),
+)
+def test_any_ten_digit_number_in_free_text_is_found(
+    before: str, after: str, digits: int, sep: str
+) -> None:
+    d = str(digits)
+    number = sep.join([d[:3], d[3:6], d[6:]])
+    assert identifier_shape(f"{before} {number} {after}") is not None
