@@ -2,8 +2,9 @@
 
 Prints, per engine and measured in this run: the insert rate (visits/s; visits validated, stored
 with their audit rows, one transaction per patient, not assessed), the p95 of the per-patient
-``show`` (history + latest assessment) and timeline-data queries, and peak memory (RSS) at 1k
-patients and at the end, so that "flat in the number of patients" can be read off directly.
+``show`` (history + latest assessment) and timeline-data queries, peak memory (RSS) at 1k
+patients and at the end, so that "flat in the number of patients" can be read off directly,
+and the rate of ``registry verify`` (audit rows checked per second, chain and data).
 Targets: p95 <= 20 ms per patient query on both engines; memory at N ~ memory at 1k.
 
     .venv/bin/python bench/registry.py                 # 10,000 patients x 20 visits
@@ -94,7 +95,14 @@ def run(reg: Registry, name: str, patients: int, visits: int, samples: int) -> d
         t = time.perf_counter()
         reg.timeline(key)
         time_t.append(time.perf_counter() - t)
+    # `registry verify`: the audit chain, then every visit and assessment against its audit row
+    t = time.perf_counter()
+    chain = reg.verify_audit()
+    records = reg.verify_records()
+    verify_s = time.perf_counter() - t
+    assert chain.ok and records.ok, (chain.broken, records.broken)
     return {
+        "verify_rows_per_s": chain.rows / verify_s,
         "visits_per_s": patients * visits / insert_s,
         "show_p95_ms": _p95(show_t),
         "timeline_p95_ms": _p95(time_t),
@@ -132,13 +140,14 @@ def main(argv: list[str] | None = None) -> int:
                 reg.close()
                 if server is not None:
                     server.stop()
-    print("\nengine      visits/s   show p95   timeline p95   RSS@1k   RSS@end   ratio end/1k")
+    print("\nengine      visits/s   show p95   timeline p95   RSS@1k   RSS@end   ratio end/1k"
+          "   verify rows/s")  # fmt: skip
     ok = True
     for engine, r in results.items():
         ratio = r["rss_end_mb"] / r["rss_1k_mb"] if r["rss_1k_mb"] else float("nan")
         print(f"{engine:<11} {r['visits_per_s']:>8,.0f}   {r['show_p95_ms']:>6.1f} ms   "
               f"{r['timeline_p95_ms']:>9.1f} ms   {r['rss_1k_mb']:>4.0f} MB   "
-              f"{r['rss_end_mb']:>5.0f} MB   {ratio:>6.2f}")  # fmt: skip
+              f"{r['rss_end_mb']:>5.0f} MB   {ratio:>6.2f}   {r['verify_rows_per_s']:>12,.0f}")  # fmt: skip
         ok &= r["show_p95_ms"] <= TARGET_MS and r["timeline_p95_ms"] <= TARGET_MS
     print(f"target p95 <= {TARGET_MS:.0f} ms per patient query: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1

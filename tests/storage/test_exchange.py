@@ -79,6 +79,12 @@ def test_fhir_round_trip_is_lossless(
          '"created_at": "x", "case": {"age_months": 3}}', "line 2: patient"),
         ('{"type": "gossip", "created_at": "x"}', "line 2: type"),
         ('{"type": "patient", "key": "Jane Doe", "created_at": "x"}', "line 2: key"),
+        # strict JSON (omscds.model.strict): nothing that silently changes meaning
+        ('{"type": "relapse", "type": "visit", "created_at": "x"}', "line 2: type"),
+        ('{"type": "visit", "uid": "u5", "patient": "F", "date": "2024-01-01", '
+         '"created_at": "x", "case": {"age_months": NaN}}', "line 2: case.age_months"),
+        ('{"type": "visit", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "line 2"),
+        ('{"type": "visit", "severity_total": 1' + "0" * 5000 + "}", "line 2"),
     ],
 )  # fmt: skip
 def test_bad_import_names_the_line_and_writes_nothing(

@@ -12,7 +12,7 @@ from omscds.storage import current_revision, head_revision, make_engine, migrate
 
 
 def test_two_revisions_exist() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_database_from_revision_1_upgrades_with_its_data(db_url: str, kb: KnowledgeBase) -> None:
@@ -43,7 +43,7 @@ def test_database_from_revision_1_upgrades_with_its_data(db_url: str, kb: Knowle
     with pytest.raises(StorageError, match="revision 0001"):
         open_registry(db_url, kb)
     reg = open_registry(db_url, kb, create=True)
-    assert current_revision(reg.engine) == "0002"
+    assert current_revision(reg.engine) == "0003"
     indexes = {i["name"] for i in inspect(reg.engine).get_indexes("visits")}
     assert "ix_visits_patient_date" in indexes
     history = reg.history("old")
@@ -57,5 +57,31 @@ def test_database_from_revision_1_upgrades_with_its_data(db_url: str, kb: Knowle
 
 def test_migrating_twice_is_a_no_op(db_url: str, kb: KnowledgeBase) -> None:
     engine = make_engine(db_url)
-    assert migrate(engine, kb=kb) == migrate(engine, kb=kb) == "0002"
+    assert migrate(engine, kb=kb) == migrate(engine, kb=kb) == "0003"
     engine.dispose()
+
+
+def test_revision_3_chains_the_existing_audit_rows(db_url: str, kb: KnowledgeBase) -> None:
+    from omscds.storage.audit import row_hash
+
+    engine = make_engine(db_url)
+    assert migrate(engine, "0002", kb=kb) == "0002"
+    insert = text(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_uid, patient_key, "
+        "payload_sha256, row_sha256) VALUES (:at, 'old', 'create', 'patient', :u, :u, 'p', :h)"
+    )
+    with engine.begin() as conn:
+        for i in range(3):
+            good = row_hash(f"t{i}", "old", "create", "patient", f"k{i}", f"k{i}", "p")
+            # row 3 was already altered before the upgrade: its stored hash does not match
+            conn.execute(insert, {"at": f"t{i}", "u": f"k{i}", "h": good if i < 2 else "f" * 64})
+    engine.dispose()
+    reg = open_registry(db_url, kb, create=True)
+    entries = reg.audit().items
+    assert [e.action for e in entries] == ["create"] * 3 + ["migrate"]
+    assert all(e.chain_sha256 for e in entries)
+    broken = reg.verify_audit().broken
+    assert broken is not None and (broken.row_id, broken.reason) == (3, "row changed")
+    reg.add_patient("new-1")  # new writes extend the chain
+    assert reg.audit().items[-1].chain_sha256
+    reg.close()

@@ -49,6 +49,8 @@ def test_concurrent_writer_processes_lose_nothing(registry: Registry, db_url: st
     audit = registry.audit(limit=1000)
     assert sum(e.entity == "visit" for e in audit.items) == 4 * n
     assert sum(e.entity == "patient" for e in audit.items) == 3
+    # concurrent appends never link to the same previous row
+    assert registry.verify_audit().ok
 
 
 def test_writer_killed_mid_batch_leaves_committed_visits_intact(
@@ -82,4 +84,5 @@ def test_writer_killed_mid_batch_leaves_committed_visits_intact(
     with reg.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(visits)).scalar_one() == len(dates)
     reg.add_visit("K", {"age_months": 30}, "2030-01-01")  # still writable
+    assert reg.verify_audit().ok  # the killed transaction left no half-linked row
     reg.close()

@@ -126,3 +126,45 @@ def test_unopened_database_is_refused(tmp_path: Path, kb: KnowledgeBase) -> None
 def test_bad_database_urls(url: str, kb: KnowledgeBase) -> None:
     with pytest.raises(StorageError):
         open_registry(url, kb, create=True)
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "path"),
+    [(10, 10**30, "offset"), (10, -1, "offset"), (10**30, 0, "limit"), (True, 0, "limit")],
+)
+def test_huge_or_odd_pages_are_input_errors(
+    registry: Registry, limit: Any, offset: Any, path: str
+) -> None:
+    from omscds.errors import InputError
+
+    for call in (registry.list_patients, registry.audit):
+        with pytest.raises(InputError) as err:
+            call(limit, offset)
+        assert err.value.path == path
+
+
+def test_a_busy_sqlite_registry_says_so_within_its_timeout(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    import sqlite3
+    import time
+
+    from omscds.errors import StorageError
+
+    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
+    open_registry(url, kb, create=True).close()
+    holder = sqlite3.connect(tmp_path / "busy.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    reg = open_registry(url, kb, busy_timeout_s=0.3)  # opening only reads: no wait
+    t = time.monotonic()
+    assert reg.list_patients().total == 0 and reg.audit().total == 0  # reads do not wait
+    assert time.monotonic() - t < 0.25
+    t = time.monotonic()
+    with pytest.raises(StorageError, match="busy") as err:
+        reg.add_patient("B-1")
+    assert time.monotonic() - t < 5
+    assert "0.3 s" in str(err.value)
+    holder.rollback()
+    holder.close()
+    reg.add_patient("B-1")  # works once the lock is free
+    reg.close()

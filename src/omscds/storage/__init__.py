@@ -1,18 +1,22 @@
 """The longitudinal registry: patients, visits, treatments, relapses and stored assessments in
-SQLite (default) or PostgreSQL, with Alembic migrations and an append-only audit log."""
+SQLite (default) or PostgreSQL, with Alembic migrations and an append-only, hash-chained
+audit log."""
 
 from __future__ import annotations
 
+from omscds.storage.audit import AuditBreak, AuditCheck, verify_audit
 from omscds.storage.database import (
     ENV_VAR,
     current_revision,
     default_url,
+    grant_app_role,
     head_revision,
     make_engine,
     migrate,
     resolve_url,
 )
 from omscds.storage.longitudinal import HistoryEntry, build_assessment_case
+from omscds.storage.privacy import check_patient_key
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -31,6 +35,8 @@ __all__ = [
     "AGENTS",
     "ENV_VAR",
     "Agent",
+    "AuditBreak",
+    "AuditCheck",
     "AuditEntry",
     "HistoryEntry",
     "Page",
@@ -43,8 +49,10 @@ __all__ = [
     "TreatmentRecord",
     "VisitRecord",
     "build_assessment_case",
+    "check_patient_key",
     "current_revision",
     "default_url",
+    "grant_app_role",
     "head_revision",
     "make_engine",
     "migrate",
@@ -52,4 +60,5 @@ __all__ = [
     "parse_agent",
     "parse_date",
     "resolve_url",
+    "verify_audit",
 ]

@@ -5,11 +5,19 @@ Records, in order, per patient (patients by key): ``patient``, its ``visit``s, `
 into an empty registry → export gives the same text. The audit log is not exported; an import
 writes its own audit rows (action ``import``). Import is all-or-nothing, and rows whose uid is
 already present are skipped, so importing the same file twice changes nothing.
+
+Derived values are never taken from the file: an ``assessment`` record only names the visit it
+belongs to (and the uid and time to keep); its input case and output are recomputed here, with
+this registry's knowledge base, from the imported history as it stood at the record's
+``created_at`` (what was recorded by then), after every other record is in. So an honest export
+re-imports byte for byte, and a forged one can at most pick an earlier moment of the genuine
+history, which leaving records out of the file could do anyway. A file's assessment that
+differs from ours is counted in ``ImportSummary.recomputed``. Likewise a visit's
+``severity_total`` and ``case_sha256`` are computed, not read.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -18,13 +26,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from omscds.errors import InputError
-from omscds.model import Assessment, parse_case
+from omscds.model import parse_case
+from omscds.model.strict import loads_json
 from omscds.storage import queries
 from omscds.storage.audit import append_audit, sha256_text
 from omscds.storage.database import head_revision
 from omscds.storage.longitudinal import canonical_case, canonical_json
-from omscds.storage.records import StoredAssessment
-from omscds.storage.repository import KEY_PATTERN, Registry, parse_date
+from omscds.storage.privacy import check_external_ids, check_free_text, check_patient_key
+from omscds.storage.repository import Registry, check_case_text, parse_date
 from omscds.storage.tables import assessments, patients, relapses, treatments, visits
 from omscds.storage.vocabulary import parse_agent
 
@@ -39,6 +48,8 @@ _TABLES = {"visit": visits, "treatment": treatments, "relapse": relapses, "asses
 class ImportSummary:
     added: dict[str, int]
     skipped: dict[str, int]
+    #: uids of imported assessments whose given content differed from the recomputed one
+    recomputed: tuple[str, ...] = ()
 
 
 def _d(value: Any) -> str | None:
@@ -99,7 +110,7 @@ def iter_records(registry: Registry, page: int = 500) -> Iterator[dict[str, Any]
 def _assessment_records(registry: Registry, visit_uids: list[str]) -> Iterator[dict[str, Any]]:
     if not visit_uids:
         return
-    with registry.engine.connect() as conn:
+    with registry.reading() as conn:
         rows = conn.execute(
             select(assessments, visits.c.uid.label("visit_uid"))
             .join(visits, visits.c.id == assessments.c.visit_id)
@@ -132,15 +143,17 @@ def write_jsonl(registry: Registry, out: IO[str], progress: Progress | None = No
 
 
 def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """Decode JSON lines; errors name the line."""
+    """Decode JSON lines strictly (``omscds.model.strict``); errors name the line and field."""
     out: list[dict[str, Any]] = []
     for no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=f"line {no}") from None
+            # strict: duplicate keys, NaN/Infinity, deep nesting and huge integers are refused
+            record = loads_json(line)
+        except InputError as exc:
+            where = f"line {no}: {exc.path}" if exc.path else f"line {no}"
+            raise InputError(exc.message, path=where) from None
         if not isinstance(record, dict) or "type" not in record:
             raise InputError("each line is a JSON object with a 'type'", path=f"line {no}")
         record["_line"] = no
@@ -166,29 +179,41 @@ def _date(record: dict[str, Any], name: str, where: str, required: bool = True) 
         raise InputError(exc.message, path=f"{where}: {name}") from None
 
 
+def _text(record: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError("must be text", path=f"{where}: {name}")
+        check_free_text(value, f"{where}: {name}")
+
+
 def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate one record and turn it into column values (raises InputError naming it)."""
     kind = record.get("type")
     created = str(_need(record, "created_at", where))
     if kind == "patient":
-        key = str(_need(record, "key", where))
-        if not KEY_PATTERN.match(key):
-            raise InputError(
-                "a patient key is a pseudonym of letters, digits, . _ : -", path=f"{where}: key"
-            )
+        key = check_patient_key(str(_need(record, "key", where)), f"{where}: key")
+        ext = record.get("external_ids") or {}
+        if not isinstance(ext, dict):
+            raise InputError("external ids are an object", path=f"{where}: external_ids")
+        try:
+            check_external_ids(ext, allow_identifiers=registry.allow_identifiers)
+        except InputError as exc:
+            raise InputError(exc.message, path=f"{where}: {exc.path}") from None
         return {"key": key, "created_at": created}
     if kind == "visit":
         try:
             case = parse_case(record.get("case"))
+            check_case_text(case)
         except InputError as exc:
             raise InputError(exc.message, path=f"{where}: case.{exc.path}") from None
         data = canonical_case(case)
-        total = record.get("severity_total")
         return {
             "uid": _need(record, "uid", where),
             "visit_date": _date(record, "date", where),
             "case_json": canonical_json(data),
-            "severity_total": total if isinstance(total, int) else None,
+            # computed from the case, whatever the file says
+            "severity_total": registry.severity_total(case),
             "created_at": created,
         }
     if kind == "treatment":
@@ -196,6 +221,7 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
             agent = parse_agent(str(_need(record, "agent", where))).value
         except InputError as exc:
             raise InputError(exc.message, path=f"{where}: agent") from None
+        _text(record, ("dose", "note"), where)
         return {
             "uid": _need(record, "uid", where),
             "agent": agent,
@@ -206,6 +232,7 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
             "created_at": created,
         }
     if kind == "relapse":
+        _text(record, ("note",), where)
         return {
             "uid": _need(record, "uid", where),
             "onset_date": _date(record, "date", where),
@@ -213,16 +240,11 @@ def _prepare(registry: Registry, record: dict[str, Any], where: str) -> dict[str
             "created_at": created,
         }
     if kind == "assessment":
-        try:
-            parse_case(record.get("input"))
-            Assessment.model_validate(record.get("assessment"))
-        except InputError as exc:
-            raise InputError(exc.message, path=f"{where}: input.{exc.path}") from None
-        except ValueError as exc:
-            raise InputError(
-                f"not an omscds assessment: {exc}", path=f"{where}: assessment"
-            ) from None
-        return {}
+        # only which visit it belongs to is taken from the file; the content is recomputed
+        return {
+            "uid": str(_need(record, "uid", where)),
+            "visit": str(_need(record, "visit", where)),
+        }
     raise InputError(f"unknown record type {kind!r}", path=f"{where}: type")
 
 
@@ -237,16 +259,53 @@ def import_records(
     prepared = [(r, _prepare(registry, r, _where(r, i))) for i, r in enumerate(body)]
     added = {k: 0 for k in ("patient", *_TABLES)}
     skipped = {k: 0 for k in ("patient", *_TABLES)}
+    # assessments last: each is recomputed from the whole imported history of its patient
+    ordered = [p for p in prepared if p[0]["type"] != "assessment"]
+    ordered += [p for p in prepared if p[0]["type"] == "assessment"]
+    recomputed: list[str] = []
     with registry.transaction() as conn:
-        for n, (record, values) in enumerate(prepared, start=1):
+        for n, (record, values) in enumerate(ordered, start=1):
             kind = str(record["type"])
-            if _insert(registry, conn, kind, record, values):
+            if kind == "assessment":
+                done = _import_assessment(registry, conn, record, values, recomputed)
+            else:
+                done = _insert(registry, conn, kind, record, values)
+            if done:
                 added[kind] += 1
             else:
                 skipped[kind] += 1
             if progress and n % 100 == 0:
                 progress(n)
-    return ImportSummary(added, skipped)
+    return ImportSummary(added, skipped, tuple(recomputed))
+
+
+def _import_assessment(
+    registry: Registry,
+    conn: Connection,
+    record: dict[str, Any],
+    values: dict[str, Any],
+    recomputed: list[str],
+) -> bool:
+    uid, visit_uid = values["uid"], values["visit"]
+    if conn.execute(select(assessments.c.id).where(assessments.c.uid == uid)).first():
+        return False
+    if conn.execute(select(visits.c.id).where(visits.c.uid == visit_uid)).first() is None:
+        raise InputError(
+            f"visit {visit_uid!r} is neither in the registry nor earlier in the file",
+            path=f"{_where(record, 0)}: visit",
+        )
+    try:
+        stored = registry._assess_visit(
+            conn, visit_uid, uid=uid, created_at=str(record["created_at"]), action="import"
+        )
+    except InputError as exc:  # e.g. a finding this knowledge base does not know
+        raise InputError(
+            f"cannot recompute: {exc.message}", path=f"{_where(record, 0)}: visit"
+        ) from None
+    given = (record.get("input"), record.get("assessment"), record.get("kb_sha256"))
+    if given != (stored.input_case, stored.assessment, stored.kb_sha256):
+        recomputed.append(uid)
+    return True
 
 
 def _insert(
@@ -258,22 +317,6 @@ def _insert(
         ext = canonical_json(record.get("external_ids") or {})
         conn.execute(insert(patients).values(external_ids=ext, **values))
         payload, uid, key = ext, values["key"], values["key"]
-    elif kind == "assessment":
-        if conn.execute(select(assessments.c.id).where(assessments.c.uid == record["uid"])).first():
-            return False
-        stored = StoredAssessment(
-            uid=record["uid"],
-            visit_uid=record["visit"],
-            kb_version=record["kb_version"],
-            kb_sha256=record["kb_sha256"],
-            omscds_version=record["omscds_version"],
-            input_case=record["input"],
-            assessment=record["assessment"],
-            created_at=record["created_at"],
-        )
-        queries.insert_assessment(conn, stored)
-        payload, uid = canonical_json(stored.assessment), stored.uid
-        key = queries.visit_patient_key(conn, stored.visit_uid)
     else:
         table = _TABLES[kind]
         if conn.execute(select(table.c.id).where(table.c.uid == values["uid"])).first():
@@ -287,11 +330,10 @@ def _insert(
             )
         if kind == "visit":
             values["case_sha256"] = sha256_text(values["case_json"])
-            if values["severity_total"] is None:
-                case = parse_case(json.loads(values["case_json"]))
-                values["severity_total"] = registry.severity_total(case)
         conn.execute(insert(table).values(patient_id=prow.id, **values))
-        payload, uid = canonical_json(record), str(values["uid"])
+        uid = str(values["uid"])
+        # a visit's audit row hashes its snapshot, as on create, so `registry verify` can match
+        payload = values["case_json"] if kind == "visit" else canonical_json(record)
     append_audit(
         conn,
         actor=registry.actor,

@@ -119,3 +119,5 @@ class AuditEntry:
     patient_key: str | None
     payload_sha256: str
     row_sha256: str
+    #: links this row to the previous one (None on rows written before revision 0003)
+    chain_sha256: str | None = None

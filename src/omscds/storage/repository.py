@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
+import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,13 +21,35 @@ from omscds.model import Case, parse_case
 from omscds.reasoning import assess, resolve
 from omscds.reasoning.severity import score_severity
 from omscds.storage import queries
-from omscds.storage.audit import append_audit, default_actor, now_iso, sha256_text
-from omscds.storage.database import current_revision, head_revision, make_engine, migrate
+from omscds.storage.audit import (
+    AuditCheck,
+    append_audit,
+    default_actor,
+    now_iso,
+    sha256_text,
+)
+from omscds.storage.database import (
+    READ_ONLY,
+    SQLITE_BUSY_TIMEOUT_MS,
+    current_revision,
+    db_reason,
+    head_revision,
+    make_engine,
+    migrate,
+)
+from omscds.storage.integrity import RecordCheck
 from omscds.storage.longitudinal import (
     HistoryEntry,
     build_assessment_case,
     canonical_case,
     canonical_json,
+)
+from omscds.storage.privacy import (
+    ALLOW_IDENTIFIERS_ENV,
+    KEY_PATTERN,
+    check_external_ids,
+    check_free_text,
+    check_patient_key,
 )
 from omscds.storage.records import (
     AuditEntry,
@@ -41,11 +63,18 @@ from omscds.storage.records import (
 from omscds.storage.tables import patients, relapses, treatments, visits
 from omscds.storage.vocabulary import parse_agent
 
-__all__ = ["KEY_PATTERN", "Registry", "open_registry", "parse_date"]
+__all__ = [
+    "KEY_PATTERN",
+    "Registry",
+    "allow_identifiers_from_env",
+    "check_case_text",
+    "open_registry",
+    "parse_date",
+]
 
-#: pseudonymous keys: letters, digits and ``. _ : -`` (no spaces, no names)
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_PAGE = 1000
+#: no listing has a billion rows; a larger offset is a mistake (and overflows SQLite's integers)
+MAX_OFFSET = 1_000_000_000
 
 
 def parse_date(value: str | dt.date | None, path: str) -> dt.date | None:
@@ -59,6 +88,8 @@ def parse_date(value: str | dt.date | None, path: str) -> dt.date | None:
 
 
 def _check_key(key: str) -> str:
+    """The syntax of a key, for lookups (a key stored before the pseudonym rules still reads);
+    a new patient's key is checked in full by ``privacy.check_patient_key``."""
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         raise InputError(
             "a patient key is 1-128 letters, digits or . _ : - (a pseudonym, never a name)",
@@ -68,23 +99,53 @@ def _check_key(key: str) -> str:
 
 
 def _check_page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InputError(f"limit must be between 1 and {MAX_PAGE}", path="limit")
-    if offset < 0:
-        raise InputError("offset must be 0 or more", path="offset")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise InputError(f"offset must be between 0 and {MAX_OFFSET:,}", path="offset")
 
 
 def _uid() -> str:
     return uuid.uuid4().hex
 
 
+def allow_identifiers_from_env() -> bool:
+    """``$OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` is ``1``/``true``/``yes``: direct identifiers may
+    be stored in external ids (off by default)."""
+    return os.environ.get(ALLOW_IDENTIFIERS_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_case_text(case: Case, prefix: str = "") -> None:
+    """The free text of a case snapshot (its id, test notes and locations) holds no
+    health-service number, phone or e-mail (``privacy.check_free_text``)."""
+    where = f"{prefix}." if prefix else ""
+    check_free_text(case.case_id, f"{where}case_id")
+    for i, test in enumerate(case.tests):
+        check_free_text(test.note, f"{where}tests[{i}].note")
+        check_free_text(test.location, f"{where}tests[{i}].location")
+
+
 class Registry:
     """The longitudinal registry on one database. Create with :func:`open_registry`."""
 
-    def __init__(self, engine: Engine, kb: KnowledgeBase, actor: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        kb: KnowledgeBase,
+        actor: str | None = None,
+        *,
+        allow_identifiers: bool | None = None,
+        busy_timeout_s: float | None = None,
+    ) -> None:
         self.engine = engine
+        #: the SQLite busy timeout the engine was made with (None: the default), for messages
+        self.busy_timeout_s = busy_timeout_s
         self.kb = kb
         self.actor = actor or default_actor()
+        #: whether external ids may hold direct identifiers (default: the environment, else no)
+        self.allow_identifiers = (
+            allow_identifiers_from_env() if allow_identifiers is None else allow_identifiers
+        )
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
@@ -95,19 +156,34 @@ class Registry:
         except OmscdsError:
             raise
         except IntegrityError as exc:
-            raise StorageError(f"the write conflicts with stored data: {exc.orig}") from None
+            raise StorageError(f"the write conflicts with stored data: {db_reason(exc)}") from None
         except SQLAlchemyError as exc:
-            raise StorageError(f"database write failed: {exc}") from None
+            raise self._busy(exc) or StorageError(
+                f"database write failed: {db_reason(exc)}"
+            ) from None
+
+    def _busy(self, exc: SQLAlchemyError) -> StorageError | None:
+        if "database is locked" not in db_reason(exc):
+            return None
+        waited = self.busy_timeout_s
+        if waited is None:
+            waited = SQLITE_BUSY_TIMEOUT_MS / 1000
+        return StorageError(
+            f"the registry is busy: another writer held the lock for more than {waited:g} s "
+            "(try again)",
+            path="database",
+        )
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**READ_ONLY)
                 yield conn
         except OmscdsError:
             raise
         except SQLAlchemyError as exc:
-            raise StorageError(f"database read failed: {exc}") from None
+            raise StorageError(f"database read failed: {db_reason(exc)}") from None
 
     def severity_total(self, case: Case) -> int | None:
         """The severity total the knowledge base computes for a snapshot (None if unscored)."""
@@ -127,6 +203,8 @@ class Registry:
         found = conn.execute(select(patients.c.id).where(patients.c.key == key)).scalar()
         if found is not None:
             return int(found)
+        check_patient_key(key)  # a new patient: the key must look like a pseudonym
+        check_external_ids(external_ids, allow_identifiers=self.allow_identifiers)
         ext = canonical_json(dict(external_ids or {}))
         values = {"key": key, "external_ids": ext, "created_at": now_iso()}
         stmt: Any
@@ -158,9 +236,7 @@ class Registry:
     def add_patient(self, key: str, external_ids: Mapping[str, str] | None = None) -> None:
         """Register a patient by pseudonymous key (no-op if it exists)."""
         _check_key(key)
-        for k, v in (external_ids or {}).items():
-            if not isinstance(k, str) or not isinstance(v, str) or not k or not v:
-                raise InputError("external ids are non-empty text", path=f"external_ids.{k}")
+        check_external_ids(external_ids, allow_identifiers=self.allow_identifiers)
         with self.transaction() as conn:
             self._patient_id(conn, key, external_ids)
 
@@ -175,6 +251,7 @@ class Registry:
             )
         case = case.model_copy(update={"visit_date": when})
         resolve(case, self.kb)  # raises InputError naming unknown findings or severity items
+        check_case_text(case)
         return case
 
     def add_visit(
@@ -248,41 +325,63 @@ class Registry:
         return record
 
     # -- assessments --------------------------------------------------------------------
-    def assessment_case(self, conn: Connection, visit_uid: str) -> Case:
-        """The case a visit is assessed with (see ``longitudinal.py``)."""
+    def assessment_case(self, conn: Connection, visit_uid: str, as_of: str | None = None) -> Case:
+        """The case a visit is assessed with (see ``longitudinal.py``).
+
+        ``as_of`` (a ``created_at`` time) leaves out what was recorded after it: the history
+        as it stood when a stored assessment was made, which import recomputes it from.
+        """
         visit = queries.visit_row(conn, visit_uid)
         history = queries.patient_rows(conn, visit.patient_id)
+
+        def known(row: Any) -> bool:
+            return as_of is None or str(row.created_at) <= as_of
+
         current = HistoryEntry(visit.visit_date, parse_case(json.loads(visit.case_json)))
         earlier = [
             HistoryEntry(v.visit_date, parse_case(json.loads(v.case_json)))
             for v in history["visits"]
-            if v.id != visit.id and (v.visit_date, v.id) < (visit.visit_date, visit.id)
+            if v.id != visit.id and (v.visit_date, v.id) < (visit.visit_date, visit.id) and known(v)
         ]
         return build_assessment_case(
             earlier,
             current,
-            relapse_dates=[r.onset_date for r in history["relapses"]],
-            treatments=[(t.agent, t.start_date) for t in history["treatments"]],
+            relapse_dates=[r.onset_date for r in history["relapses"] if known(r)],
+            treatments=[(t.agent, t.start_date) for t in history["treatments"] if known(t)],
         )
 
-    def _assess_visit(self, conn: Connection, visit_uid: str) -> StoredAssessment:
-        case = self.assessment_case(conn, visit_uid)
+    def _assess_visit(
+        self,
+        conn: Connection,
+        visit_uid: str,
+        *,
+        uid: str | None = None,
+        created_at: str | None = None,
+        action: str = "create",
+    ) -> StoredAssessment:
+        """Assess a stored visit with this registry's knowledge base and store the result.
+
+        Import passes the ``uid`` and ``created_at`` of the record it replaces, so a re-import
+        is skipped and a round trip stays lossless; the content is always computed here, from
+        the history recorded up to ``created_at``.
+        """
+        case = self.assessment_case(conn, visit_uid, as_of=created_at)
         result = assess(case, self.kb)
         stored = StoredAssessment(
-            uid=_uid(),
+            uid=uid or _uid(),
             visit_uid=visit_uid,
             kb_version=self.kb.version,
             kb_sha256=self.kb.sha256,
             omscds_version=result.omscds_version,
             input_case=canonical_case(case),
             assessment=result.model_dump(mode="json"),
-            created_at=now_iso(),
+            created_at=created_at or now_iso(),
         )
         queries.insert_assessment(conn, stored)
         append_audit(
             conn,
             actor=self.actor,
-            action="create",
+            action=action,
             entity="assessment",
             entity_uid=stored.uid,
             patient_key=queries.visit_patient_key(conn, visit_uid),
@@ -321,6 +420,8 @@ class Registry:
             raise InputError("a treatment course needs a start date", path="start")
         if stop_d is not None and stop_d < start_d:
             raise InputError("the stop date is before the start date", path="stop")
+        check_free_text(dose, "dose")
+        check_free_text(note, "note")
         uid = _uid()
         row = {
             "uid": uid,
@@ -352,6 +453,7 @@ class Registry:
         onset_d = parse_date(onset, "date")
         if onset_d is None:
             raise InputError("a relapse needs an onset date", path="date")
+        check_free_text(note, "note")
         uid = _uid()
         with self.transaction() as conn:
             pid = self._patient_id(conn, key)
@@ -402,6 +504,20 @@ class Registry:
         with self.reading() as conn:
             return queries.stored_assessment(conn, uid)
 
+    def verify_audit(self, anchor: tuple[int, str] | None = None) -> AuditCheck:
+        """Check the audit log's hash chain (see ``audit.verify_audit``)."""
+        from omscds.storage.audit import verify_audit
+
+        with self.reading() as conn:
+            return verify_audit(conn, anchor)
+
+    def verify_records(self) -> RecordCheck:
+        """Check visits and stored assessments against their audit rows (``integrity.py``)."""
+        from omscds.storage.integrity import verify_records
+
+        with self.reading() as conn:
+            return verify_records(conn)
+
     def audit(self, limit: int = 100, offset: int = 0) -> Page[AuditEntry]:
         from omscds.storage.audit import list_audit
 
@@ -416,15 +532,21 @@ def open_registry(
     *,
     actor: str | None = None,
     create: bool = False,
+    allow_identifiers: bool | None = None,
+    busy_timeout_s: float | None = None,
 ) -> Registry:
     """Open the registry at ``url`` (see ``database.resolve_url``).
 
     With ``create`` the schema is created or upgraded to the newest revision; otherwise a
     database that is not at the newest revision is refused with a message saying what to run.
+    ``allow_identifiers`` lets external ids hold direct identifiers (default: the environment
+    variable ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS``, else no). ``busy_timeout_s`` bounds how
+    long a SQLite writer waits for another writer's lock (default 30 s) before a
+    ``StorageError`` saying the registry is busy.
     """
     from omscds.knowledge import load_knowledge
 
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout_s=busy_timeout_s)
     kb = kb or load_knowledge()
     if create:
         migrate(engine, kb=kb)
@@ -437,4 +559,6 @@ def open_registry(
                 f"the registry database {what} (newest: {head}): run `omscds registry init`",
                 path="database",
             )
-    return Registry(engine, kb, actor)
+    return Registry(
+        engine, kb, actor, allow_identifiers=allow_identifiers, busy_timeout_s=busy_timeout_s
+    )

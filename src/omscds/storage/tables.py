@@ -118,4 +118,7 @@ audit_log = Table(
     Column("payload_sha256", String(64), nullable=False),
     #: sha256 over (at, actor, action, entity, entity_uid, patient_key, payload_sha256)
     Column("row_sha256", String(64), nullable=False),
+    #: sha256 over (previous row's chain_sha256, row_sha256): the hash chain (revision 0003)
+    Column("chain_sha256", String(64), nullable=True),
+    Index("ix_audit_log_entity", "entity", "entity_uid"),
 )

@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jwks_ttl=settings.jwks_cache_seconds,
         max_age=settings.jwt_max_age_s,
         leeway=settings.jwt_leeway_s,
+        max_lifetime=settings.jwt_max_lifetime_s,
+        jku_allowlist=settings.cds_jku_allowlist,
     )
     app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.insecure_dev:

@@ -46,7 +46,8 @@ async def authenticate(request: Request) -> dict[str, Any] | None:
     if settings.insecure_dev:
         return None
     verifier: JwtVerifier = request.app.state.jwt_verifier
-    audience = settings.public_base_url + request.url.path
+    bases = [settings.public_base_url, *(u.rstrip("/") for u in settings.public_base_urls)]
+    audience = [base + request.url.path for base in bases]
     claims = await verifier.verify(request.headers.get("authorization"), audience)
     log.info("cds client iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
     return claims

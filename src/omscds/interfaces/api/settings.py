@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     jwks_cache_seconds: float = Field(default=300.0, ge=0)
     jwt_max_age_s: int = Field(default=300, ge=1, description="Oldest accepted `iat`.")
     jwt_leeway_s: int = Field(default=30, ge=0)
+    jwt_max_lifetime_s: int = Field(default=300, ge=1, description="Longest CDS token lifetime.")
+    cds_jku_allowlist: dict[str, list[str]] = Field(default_factory=dict, description="iss -> "
+        "further `jku` URLs its tokens may name (accepted, never fetched).")  # fmt: skip
+    public_base_urls: list[str] = Field(default_factory=list, description="Other base URLs "
+        "clients reach this service by; a JWT `aud` under any of them is accepted.")  # fmt: skip
     feedback_db: str | None = Field(
         default=None, description="SQLite file for CDS Hooks feedback; in memory when unset."
     )

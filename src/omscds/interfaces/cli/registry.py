@@ -95,6 +95,14 @@ def _print_history(h: PatientHistory) -> None:
         out_console.print(f"  ! {alert['level']}: {alert['message']}", markup=False)
 
 
+def _parse_anchor(text: str) -> tuple[int, str]:
+    row, _, sha = text.partition(":")
+    sha = sha.strip().lower()
+    if not row.strip().isdigit() or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise InputError("an anchor is ID:SHA256 as printed by verify", path="anchor")
+    return int(row), sha
+
+
 def register(app: typer.Typer) -> None:
     reg_app = typer.Typer(
         help="The longitudinal registry: visits, treatments and relapses over the years.",
@@ -103,14 +111,70 @@ def register(app: typer.Typer) -> None:
     app.add_typer(reg_app, name="registry")
 
     @reg_app.command("init")
-    def init_cmd(database: str | None = _DB) -> None:
+    def init_cmd(
+        database: str | None = _DB,
+        app_role: str | None = typer.Option(
+            None,
+            "--app-role",
+            help="PostgreSQL: the service's login role; it gets SELECT and INSERT only "
+            "(run init as the owner of the tables).",
+        ),
+    ) -> None:
         """Create the registry database, or upgrade it to the newest schema."""
-        from omscds.storage import current_revision
+        from omscds.storage import current_revision, grant_app_role
 
         reg = _open(database, create=True)
-        rev = current_revision(reg.engine)
-        reg.close()
+        try:
+            rev = current_revision(reg.engine)
+            if app_role:
+                grant_app_role(reg.engine, app_role)
+        finally:
+            reg.close()
         out_console.print(f"registry ready: {_safe_url(database)} (schema revision {rev})")
+        if app_role:
+            out_console.print(f"role {app_role} may read and append; it cannot change rows")
+
+    @reg_app.command("verify")
+    def verify_cmd(
+        database: str | None = _DB,
+        anchor: str | None = typer.Option(
+            None,
+            "--anchor",
+            help="ID:SHA256 of a chain head printed by an earlier verify: the chain must "
+            "still pass through it.",
+        ),
+    ) -> None:
+        """Check the audit log's hash chain, then visits and assessments against it; report
+        the first broken link (exit 1)."""
+        from omscds.errors import StorageError
+        from omscds.storage.database import audit_guard_warning
+
+        pinned = _parse_anchor(anchor) if anchor else None
+        reg = _open(database)
+        try:
+            check = reg.verify_audit(pinned)
+            records = reg.verify_records() if check.broken is None else None
+            warning = audit_guard_warning(reg.engine)
+        finally:
+            reg.close()
+        if warning:
+            err_console.print(f"warning: {warning}")
+        if check.broken is not None:
+            raise StorageError(
+                f"audit log broken at row {check.broken.row_id}: {check.broken.reason} "
+                f"({check.rows} row(s) checked)",
+                path="audit_log",
+            )
+        head = "empty" if check.head_id is None else f"head {check.head_id}:{check.head_sha256}"
+        out_console.print(f"audit log ok: {check.rows} row(s) chained, {head}", soft_wrap=True)
+        assert records is not None
+        if records.broken is not None:
+            b = records.broken
+            raise StorageError(f"{b.entity} {b.uid}: {b.reason}", path=f"{b.entity}s")
+        out_console.print(
+            f"data ok: {records.visits} visit(s) and {records.assessments} assessment(s) "
+            "match their audit rows"
+        )
 
     @reg_app.command("add-visit")
     def add_visit_cmd(
@@ -315,3 +379,8 @@ def register(app: typer.Typer) -> None:
         added = ", ".join(f"{v} {k}(s)" for k, v in summary.added.items() if v) or "nothing"
         skipped = sum(summary.skipped.values())
         out_console.print(f"imported {added}" + (f"; {skipped} already present" if skipped else ""))
+        if summary.recomputed:
+            err_console.print(
+                f"{len(summary.recomputed)} assessment(s) in the file differed from what this "
+                "knowledge base computes; the recomputed ones were stored"
+            )
