@@ -44,8 +44,12 @@ def searched_regions(case: Case, kb: KnowledgeBase) -> dict[str, str | None]:
     Only a completed (negative or positive) cross-sectional study covers a region; ultrasound,
     chest X-ray, MIBG and urine never complete the search. The latest study wins.
     """
+    return _covered(case.tests, kb)
+
+
+def _covered(tests: Iterable[TestResult], kb: KnowledgeBase) -> dict[str, str | None]:
     out: dict[str, str | None] = dict.fromkeys(BODY_REGIONS)
-    for test in case.tests:
+    for test in tests:
         if _completes(test, kb):
             for region in body_regions(test.regions):
                 out[region] = test.modality
@@ -136,9 +140,5 @@ def search_view(case: Case, kb: KnowledgeBase, population: str, reopened: bool) 
                 warnings.append(
                     f"{undated} test(s) without a date are taken as before the {event} of {since}."
                 )
-    covered: dict[str, str | None] = dict.fromkeys(BODY_REGIONS)
-    for test in tests:
-        if _completes(test, kb):
-            for region in body_regions(test.regions):
-                covered[region] = test.modality
+    covered = _covered(tests, kb)
     return SearchView(population, tuple(regions), reopened, since, tests, covered, tuple(warnings))

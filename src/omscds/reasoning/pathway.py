@@ -112,7 +112,7 @@ def evaluate_pathway(
         why += (
             f" The search re-opened (tests after {view.since} count)."
             if view.since
-            else " The search re-opened; no earlier test counts until the event is dated."
+            else " The search re-opened; until the event is dated, no earlier negative test counts."
         )
     result = PathwayResult.build(
         branch=population,
