@@ -10,13 +10,21 @@ from typing import Any
 import httpx
 import pytest
 
-from omscds.interop.cdshooks import CdsRequest, PrefetchError, gather_prefetch, run_hook
+from omscds.interop.cdshooks import (
+    CdsRequest,
+    FhirServers,
+    PrefetchError,
+    gather_prefetch,
+    run_hook,
+)
 from omscds.interop.cdshooks.prefetch import same_server
 from omscds.interop.cdshooks.services import PREFETCH
 
 TODAY = dt.date(2026, 1, 10)
 FHIR = "https://ehr.example.org/fhir"
 CPT = "http://www.ama-assn.org/go/cpt"
+#: the operator's allow-list: the test FHIR server, for any caller
+SERVERS = FhirServers.parse({"*": [FHIR]})
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
 
 
@@ -60,9 +68,18 @@ def _req(kit: Any, prefetch: dict[str, Any] | None, **extra: Any) -> CdsRequest:
     return CdsRequest.model_validate(body)
 
 
-def _gather(req: CdsRequest, server: FakeServer | None = None) -> Any:
+def _gather(
+    req: CdsRequest,
+    server: FakeServer | None = None,
+    servers: FhirServers = SERVERS,
+    issuer: str | None = None,
+) -> Any:
     transport = server.transport if server else None
-    return asyncio.run(gather_prefetch(req, PREFETCH, timeout=2, transport=transport))
+    return asyncio.run(
+        gather_prefetch(
+            req, PREFETCH, timeout=2, transport=transport, servers=servers, issuer=issuer
+        )
+    )
 
 
 def test_open_server_is_fetched_without_fhir_authorization(kit) -> None:
@@ -192,7 +209,9 @@ def test_a_hostile_fhir_server_cannot_crash_the_hook(kit) -> None:
 
     req = _req(kit, None, fhirServer=FHIR)
     got = asyncio.run(
-        gather_prefetch(req, PREFETCH, timeout=2, transport=httpx.MockTransport(handler))
+        gather_prefetch(
+            req, PREFETCH, timeout=2, transport=httpx.MockTransport(handler), servers=SERVERS
+        )
     )
     assert got.data["patient"]["id"] == "p1"
     assert sorted(n.split()[0] for n in got.notes) == [
@@ -201,3 +220,80 @@ def test_a_hostile_fhir_server_cannot_crash_the_hook(kit) -> None:
         "reports",
         "studies",
     ]
+
+
+TOKEN = {
+    "access_token": "ehr-token",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "omscds",
+}
+
+
+@pytest.mark.parametrize(
+    "fhir_server",
+    [
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata: classic SSRF
+        "https://attacker.example/fhir",
+        "https://ehr.example.org.attacker.example/fhir",
+        "https://ehr.example.org/fhirx",  # not under the allowed path
+        "https://ehr.example.org/fhir/../admin",  # dot segments resolve outside it
+        "https://ehr.example.org/fhir/%2e%2e/admin",
+        "https://user:pw@ehr.example.org/fhir",
+        "http://ehr.example.org/fhir",  # another scheme
+        "https://ehr.example.org:8443/fhir",  # another port
+        "file:///etc/passwd",
+    ],
+)
+def test_a_fhir_server_off_the_allow_list_is_never_contacted(kit, fhir_server: str) -> None:
+    server = FakeServer(kit)
+    prefetch = kit.prefetch_for(kit.oms_child_resources())
+    del prefetch["observations"]
+    req = _req(kit, prefetch, fhirServer=fhir_server, fhirAuthorization=TOKEN)
+    got = _gather(req, server)
+    assert server.seen == []  # no request at all, so the token went nowhere
+    assert got.notes == [
+        "observations not available: not prefetched, and fhirServer is not on this "
+        "service's allow-list"
+    ]
+
+
+def test_no_allow_list_fetches_nothing(kit) -> None:
+    server = FakeServer(kit)
+    req = _req(kit, None, fhirServer=FHIR, fhirAuthorization=TOKEN)
+    with pytest.raises(PrefetchError, match="allow-list"):
+        _gather(req, server, servers=FhirServers())
+    assert server.seen == []
+
+
+def test_allow_list_per_issuer(kit) -> None:
+    servers = FhirServers.parse({"https://ehr.example.org": [FHIR]})
+    req = _req(kit, None, fhirServer=FHIR + "/", fhirAuthorization=TOKEN)
+    server = FakeServer(kit)
+    got = _gather(req, server, servers=servers, issuer="https://ehr.example.org")
+    assert got.data["patient"]["id"] == "p1" and server.seen
+    assert all(r.headers["authorization"] == "Bearer ehr-token" for r in server.seen)
+    other = FakeServer(kit)
+    with pytest.raises(PrefetchError):  # another trusted issuer may not name this server
+        _gather(req, other, servers=servers, issuer="https://other-ehr.example")
+    with pytest.raises(PrefetchError):  # nor may an unauthenticated caller
+        _gather(req, other, servers=servers, issuer=None)
+    assert other.seen == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["ftp://ehr.example/fhir", "https://ehr.example/fhir?x=1", "https://u:p@ehr.example"]
+)
+def test_allow_list_entries_must_be_base_urls(bad: str) -> None:
+    from omscds.errors import InputError
+
+    with pytest.raises(InputError, match="base URL"):
+        FhirServers.parse({"*": [bad]})
+
+
+def test_next_link_with_dot_segments_is_not_followed(kit) -> None:
+    server = FakeServer(kit)
+    server.extra_link = f"{FHIR}/../admin/Observation?page=2"
+    _gather(_req(kit, None, fhirServer=FHIR, fhirAuthorization=TOKEN), server)
+    assert all(r.url.path.startswith("/fhir/") for r in server.seen)

@@ -321,8 +321,25 @@ def test_golden(app, make_token, schemas, name: str) -> None:
     assert got == expected["cards"]
 
 
-def test_fallback_fetch_from_a_real_fhir_server(app, make_token, fhir_server, kit) -> None:
+def test_fallback_fetch_from_a_real_fhir_server(
+    app, signing_keys, make_token, fhir_server, kit
+) -> None:
     kit.load_transaction(fhir_server, kit.oms_child_resources("fb-1"))
+    url = "/cds-services/omscds-patient-view"
+    body = kit.hook_request("patient-view", None)
+    body["context"]["patientId"] = "fb-1"
+    body["fhirServer"] = fhir_server
+    r = call(app, "POST", url, make_token(BASE + url), json=body)
+    assert r.status_code == 412  # the server is not on the allow-list: never contacted
+    assert "allow-list" in r.json()["issue"][0]["diagnostics"]
+    # allow-listed for the token's issuer (the verified `iss`), not for everyone
+    app = create_app(
+        Settings(
+            public_base_url=BASE,
+            cds_trusted_issuers={"https://ehr.test.invalid": signing_keys["jwks_path"]},
+            cds_fhir_servers={"https://ehr.test.invalid": [fhir_server]},
+        )
+    )
     url = "/cds-services/omscds-patient-view"
     body = kit.hook_request("patient-view", None)
     body["context"]["patientId"] = "fb-1"
@@ -357,6 +374,7 @@ def test_fallback_has_a_hard_timeout(make_token, signing_keys, kit) -> None:
             public_base_url=BASE,
             fhir_fetch_timeout_s=0.3,
             cds_trusted_issuers={"https://ehr.test.invalid": signing_keys["jwks_path"]},
+            cds_fhir_servers={"*": [f"http://127.0.0.1:{port}"]},
         )
     )
     url = "/cds-services/omscds-patient-view"

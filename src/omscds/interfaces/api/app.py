@@ -13,7 +13,7 @@ from omscds import __version__
 from omscds.interfaces.api import routes_cds, routes_fhir, routes_rest
 from omscds.interfaces.api.problems import BodySizeLimit, install_problem_handlers
 from omscds.interfaces.api.settings import Settings
-from omscds.interop.cdshooks import FeedbackStore, JwtVerifier
+from omscds.interop.cdshooks import FeedbackStore, FhirServers, JwtVerifier
 from omscds.knowledge import load_knowledge
 
 __all__ = ["EXTRA_ROUTERS", "INSECURE_WARNING", "create_app"]
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_lifetime=settings.jwt_max_lifetime_s,
         jku_allowlist=settings.cds_jku_allowlist,
     )
+    app.state.fhir_servers = FhirServers.parse(settings.cds_fhir_servers)  # fails at start
     app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.insecure_dev:
         log.warning(INSECURE_WARNING)

@@ -93,7 +93,6 @@ async def _parse(service_id: str, request: Request, model: type[_Body]) -> _Body
 
 @router.post(
     "/cds-services/{service_id}",
-    dependencies=[Depends(authenticate)],
     openapi_extra=_JSON_BODY,
     responses={400: _ERR, 404: _ERR, 412: _ERR, 422: _ERR},
 )
@@ -102,6 +101,7 @@ async def cds_call(
     request: Request,
     kb: KnowledgeBase = Depends(get_kb),
     settings: Settings = Depends(get_settings),
+    claims: dict[str, Any] | None = Depends(authenticate),
 ) -> JSONResponse:
     """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
     req = await _parse(service_id, request, CdsRequest)
@@ -117,6 +117,8 @@ async def cds_call(
             app_url=settings.public_base_url + "/",
             transport=getattr(request.app.state, "fhir_transport", None),
             issued=request.app.state.feedback,
+            fhir_servers=request.app.state.fhir_servers,
+            issuer=claims.get("iss") if claims else None,
         )
     except PrefetchError as exc:
         return _outcome(412, exc.path or "", exc.message, code="incomplete")

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     jwt_max_lifetime_s: int = Field(default=300, ge=1, description="Longest CDS token lifetime.")
     cds_jku_allowlist: dict[str, list[str]] = Field(default_factory=dict, description="iss -> "
         "further `jku` URLs its tokens may name (accepted, never fetched).")  # fmt: skip
+    cds_fhir_servers: dict[str, list[str]] = Field(default_factory=dict, description="JWT iss "
+        "(or `*` for any caller) -> FHIR base URLs its `fhirServer` may name; only these are "
+        "fetched from and receive the EHR's token (none by default).")  # fmt: skip
     public_base_urls: list[str] = Field(default_factory=list, description="Other base URLs "
         "clients reach this service by; a JWT `aud` under any of them is accepted.")  # fmt: skip
     feedback_db: str | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omscds.interop.cdshooks.feedback import FeedbackStore
+from omscds.interop.cdshooks.fhirserver import FhirServers
 from omscds.interop.cdshooks.models import (
     Card,
     CdsRequest,
@@ -26,6 +27,7 @@ __all__ = [
     "Discovery",
     "FeedbackRequest",
     "FeedbackStore",
+    "FhirServers",
     "JwtVerifier",
     "PrefetchError",
     "discovery",

@@ -8,9 +8,11 @@ Missing, failed and malformed keys are fetched from ``fhirServer`` (with the bea
 timeout. What still cannot be had is returned as a note for the card; only the Patient (the
 age) is indispensable: without it the service answers 412 (``PrefetchError``).
 
-Safety (issue 12): every token value is URL-encoded into the query; ``next`` links are followed
-only to the same scheme, host, port and path prefix as ``fhirServer``, so the EHR's token is
-never sent anywhere else; redirects are not followed.
+Safety: ``fhirServer`` is fetched from only when it is on the operator's allow-list
+(``FhirServers``: base URLs per trusted issuer or for any caller), so a client can neither make
+the service request an arbitrary URL nor have the EHR's token sent there; every token value is
+URL-encoded into the query; ``next`` links are followed only to the same scheme, host, port and
+path prefix as ``fhirServer``; redirects are not followed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import httpx
 
 from omscds.errors import InputError, InteropError
+from omscds.interop.cdshooks.fhirserver import FhirServers, same_server
 from omscds.interop.cdshooks.models import CdsRequest
 from omscds.interop.fhir.jsonshape import as_list
 from omscds.model.strict import loads_json
@@ -117,33 +120,6 @@ def iter_resources(key: str, value: Any) -> Iterator[tuple[str, dict[str, Any]]]
             yield f"prefetch.{key}.entry[{i}]", res
 
 
-def _origin(url: str) -> tuple[str, str, int | None, str]:
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port, parts.path
-
-
-def same_server(base: str, url: str) -> bool:
-    """True when ``url`` is on ``base``'s scheme, host and port, under its path.
-
-    >>> same_server("https://ehr.org/fhir", "https://ehr.org/fhir/Observation?page=2")
-    True
-    >>> same_server("https://ehr.org/fhir", "https://ehr.org.attacker.net/fhir/x")
-    False
-    >>> same_server("https://ehr.org/fhir", "https://ehr.org:8443/fhir/x")
-    False
-    >>> same_server("https://ehr.org/fhir", "https://ehr.org/fhirx/secret")
-    False
-    """
-    try:
-        b, u = _origin(base), _origin(url)
-    except ValueError:
-        return False
-    prefix = b[3].rstrip("/") + "/"
-    return b[:3] == u[:3] and bool(b[1]) and (u[3] + "/").startswith(prefix)
-
-
 @dataclass
 class Prefetched:
     """The data per prefetch key, and a note for each key that could not be had."""
@@ -207,8 +183,14 @@ async def gather_prefetch(
     *,
     timeout: float,
     transport: httpx.AsyncBaseTransport | None = None,
+    servers: FhirServers | None = None,
+    issuer: str | None = None,
 ) -> Prefetched:
-    """Every template's data: from ``req.prefetch``, else fetched, else a note (or 412)."""
+    """Every template's data: from ``req.prefetch``, else fetched, else a note (or 412).
+
+    Fetched only from a ``fhirServer`` that ``servers`` permits for ``issuer`` (the verified
+    JWT ``iss``; None when unauthenticated); with no allow-list nothing is fetched.
+    """
     sent = req.prefetch if isinstance(req.prefetch, dict) else {}
     out = Prefetched(data={k: v for k, v in sent.items() if k in templates and _usable(v)})
     for key in templates:
@@ -220,8 +202,10 @@ async def gather_prefetch(
     if not missing:
         return out
     base = req.fhirServer
-    if not base or not base.lower().startswith(("http://", "https://")):
-        return _unavailable(out, missing, "not prefetched and no fhirServer to fetch it from")
+    if not base:
+        return _unavailable(out, missing, "no fhirServer to fetch it from")
+    if not (servers or FhirServers()).permits(base, issuer):
+        return _unavailable(out, missing, "fhirServer is not on this service's allow-list")
     headers = {"Accept": "application/fhir+json"}
     if req.fhirAuthorization is not None:
         headers["Authorization"] = f"Bearer {req.fhirAuthorization.access_token}"
@@ -258,8 +242,7 @@ async def gather_prefetch(
 def _unavailable(out: Prefetched, missing: Mapping[str, str], why: str) -> Prefetched:
     if ESSENTIAL in missing:
         raise PrefetchError(
-            f"prefetch missing ({', '.join(sorted(missing))}) and no fhirServer to fetch it from",
-            path="prefetch",
+            f"prefetch missing ({', '.join(sorted(missing))}), and {why}", path="prefetch"
         )
-    out.notes += [f"{key} not available: {why}" for key in missing]
+    out.notes += [f"{key} not available: not prefetched, and {why}" for key in missing]
     return out

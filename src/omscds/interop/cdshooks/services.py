@@ -12,6 +12,7 @@ import httpx
 from omscds.errors import InputError, InteropError
 from omscds.interop.cdshooks.cards import alert_cards, order_warning_card, workup_card
 from omscds.interop.cdshooks.feedback import FeedbackStore
+from omscds.interop.cdshooks.fhirserver import FhirServers
 from omscds.interop.cdshooks.models import Card, CdsRequest, CdsResponse, CdsService, Discovery
 from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources
 from omscds.interop.fhir import codes as c
@@ -126,11 +127,15 @@ async def run_hook(
     transport: httpx.AsyncBaseTransport | None = None,
     issued: FeedbackStore | None = None,
     one_card: bool = True,
+    fhir_servers: FhirServers | None = None,
+    issuer: str | None = None,
 ) -> CdsResponse:
     """Answer one hook call. Raises PrefetchError (412), InputError/InteropError (400/422).
 
     ``issued`` records the uuid of every card returned, so that feedback is accepted only for
     cards this service issued. ``one_card`` (the default) gives one concise card per call.
+    ``fhir_servers`` is the allow-list of FHIR servers that may be fetched from (and receive the
+    EHR's token) for the caller's verified ``issuer``; without it nothing is fetched.
     """
     service = SERVICES[service_id]
     if req.hook != service.hook:
@@ -147,7 +152,14 @@ async def run_hook(
         ]
         if not orders:
             return CdsResponse(cards=[])  # nothing this service checks: answer before any I/O
-    got = await gather_prefetch(req, PREFETCH, timeout=fetch_timeout, transport=transport)
+    got = await gather_prefetch(
+        req,
+        PREFETCH,
+        timeout=fetch_timeout,
+        transport=transport,
+        servers=fhir_servers,
+        issuer=issuer,
+    )
     resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in got.data.items())
     ex = extract_case(resources, kb, today=today, patient_id=patient_id)
     if ex.problems:
