@@ -117,7 +117,7 @@ def test_excluded_descendants_are_consistent(kb, features, state) -> None:
                     {"term": {"id": "OMIM:1"}, "onset": {"ontologyClass": {"id": "HP:0003593"}}}
                 ]
             },
-            1.0,
+            0.9,  # Infantile onset: from 28 days (HPO), the youngest age it allows
         ),
     ],
 )
@@ -130,8 +130,72 @@ def test_age_from_any_time_element(kb, subject, extra, months) -> None:
 
 
 def test_no_age_at_all_is_a_clear_error(kb) -> None:
-    with pytest.raises(InteropError, match="no age"):
+    with pytest.raises(InteropError, match="no age: the packet has no time element") as exc:
         phenopacket_to_case(_packet(subject={"id": "s"}), kb)
+    assert "child or adult pathway" in exc.value.message and "age_months" in exc.value.message
+
+
+def test_an_age_given_with_the_packet_is_used_and_said(kb) -> None:
+    case = phenopacket_to_case(_packet(subject={"id": "s"}), kb, age_months=20)
+    assert case["age_months"] == 20
+    assert "as given with it" in case["extensions"]["phenopacket_warnings"][0]
+    # the packet's own age wins over one given with it
+    assert phenopacket_to_case(_packet(), kb, age_months=40)["age_months"] == 19.0
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra", "months", "said"),
+    [
+        (
+            {"vitalStatus": {"status": "DECEASED", "timeOfDeath": {"age": {"iso8601duration": "P3Y"}}}},
+            {},
+            36.0,
+            "age at death",
+        ),
+        (
+            {},
+            {"measurements": [{"assay": {"id": "LOINC:1"}, "timeObservation": {"age": {"iso8601duration": "P2Y2M"}}}]},
+            26.0,
+            "measurements[0].timeObservation",
+        ),
+        (
+            {},
+            {"biosamples": [{"id": "b", "timeOfCollection": {"age": {"iso8601duration": "P10M"}}}]},
+            10.0,
+            "biosamples[0].timeOfCollection",
+        ),
+        (
+            {},
+            {"medicalActions": [{"procedure": {"code": {"id": "NCIT:C15189"}, "performed": {"age": {"iso8601duration": "P1Y9M"}}}}]},
+            21.0,
+            "medicalActions[0].procedure.performed",
+        ),
+        (
+            {"dateOfBirth": "2024-01-01T00:00:00Z"},
+            {"medicalActions": [{"treatment": {"agent": {"id": "x"}, "doseIntervals": [{"interval": {"start": "2024-06-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}}]}}]},
+            12.0,
+            "doseIntervals[0].interval",
+        ),
+        (
+            {},
+            {"medicalActions": [{"therapeuticRegimen": {"startTime": {"age": {"iso8601duration": "P2Y"}}, "endTime": {"age": {"iso8601duration": "P2Y6M"}}}}]},
+            30.0,
+            "therapeuticRegimen.endTime",
+        ),
+        (
+            {},
+            {"diseases": [{"term": {"id": "OMIM:1"}, "onset": {"ontologyClass": {"id": "HP:0011463", "label": "Childhood onset"}}}]},
+            12.0,  # 1 to 5 years (HPO): the youngest age it allows, and the warning says so
+            "the youngest age Childhood onset (HP:0011463) allows",
+        ),
+    ],
+)  # fmt: skip
+def test_age_from_other_v2_time_elements(kb, subject, extra, months: float, said: str) -> None:
+    doc = _packet(subject={"id": "s", **subject}, **extra)
+    case = phenopacket_to_case(doc, kb)
+    assert case["age_months"] == months
+    assert any(said in w for w in case["extensions"]["phenopacket_warnings"])
+    parse_case(case)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +219,7 @@ def test_intake_is_typed_with_provenance(kb) -> None:
     from omscds.interop.phenopackets import read_phenopacket
     from omscds.model import Case
 
-    intake = read_phenopacket(_packet(), kb).intake()
+    intake = read_phenopacket(_packet(), kb)
     assert isinstance(intake.case, Case)
     assert intake.provenance["findings.opsoclonus"] == "phenotypicFeatures[0].type.id"
     assert intake.provenance["findings.myoclonus"] == "phenotypicFeatures[1].type.id"

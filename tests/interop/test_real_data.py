@@ -86,14 +86,31 @@ def test_assess_lists_what_it_did_not_understand(client) -> None:
 PHENOPACKETS = sorted((SHARED / "phenopackets").glob("*.json"))
 
 
+def _has_time_element(doc: dict[str, Any]) -> bool:
+    """Any v2 TimeElement anywhere in the packet, found independently of the reader."""
+    keys = {"timeAtLastEncounter", "timeOfDeath", "dateOfBirth", "onset", "resolution"}
+    keys |= {"timeObservation", "timeOfCollection", "performed", "interval"}
+    keys |= {"startTime", "endTime"}
+
+    def walk(x: Any) -> bool:
+        if isinstance(x, dict):
+            return any(k in keys or walk(v) for k, v in x.items())
+        return isinstance(x, list) and any(walk(v) for v in x)
+
+    return walk(doc)
+
+
 def test_real_phenopackets_import(kb, kit, client) -> None:
-    """Issue 11: >= 95% asked; the shared set has 6 packets with no time element at all."""
+    """Issue 11 asked >= 95%; 6 of the 50 shared packets hold no time element at all (no age,
+    date of birth, onset or any other time), so 44 (88%) is all an honest reader gets: those 6
+    are a clear 422 naming why, and import once the age is given with them."""
     if not PHENOPACKETS:
         kit.shared_file("data/phenopackets")
     from omscds.interop.phenopackets import read_phenopacket
 
     imported, no_age = 0, []
     for path in PHENOPACKETS:
+        doc = json.loads(path.read_text())
         r = client.post(
             "/api/v1/import/phenopacket",
             content=path.read_bytes(),
@@ -101,13 +118,16 @@ def test_real_phenopackets_import(kb, kit, client) -> None:
         )
         if r.status_code == 200:
             imported += 1
+            read_phenopacket(doc, kb)  # the typed intake agrees
             continue
         assert r.status_code == 422 and "no age" in r.text, (path.name, r.text[:200])
+        assert not _has_time_element(doc), path.name  # refused only when truly no age
         no_age.append(path.name)
         with pytest.raises(Exception, match="no age"):
-            read_phenopacket(json.loads(path.read_text()), kb)
-    assert imported / len(PHENOPACKETS) >= 0.88
-    assert len(no_age) <= 6  # packets with no timeAtLastEncounter, no onset, no date of birth
+            read_phenopacket(doc, kb)
+        assert read_phenopacket(doc, kb, age_months=30).case.age_months == 30
+    assert imported + len(no_age) == len(PHENOPACKETS)
+    assert imported / len(PHENOPACKETS) >= 0.88, (imported, no_age)
 
 
 def test_child_without_findings_gets_no_orders(client) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from omscds.errors import KnowledgeError
@@ -31,8 +33,11 @@ def test_every_entry_cites_a_known_source(kb) -> None:
     for _kind, item, cd in kb.terminology.all_codes():
         assert set(item.source) <= known, (item.concept, cd.code)
         assert cd.system in SYSTEM_URIS
-    # nothing is claimed verified that was only curated
-    assert not any(i.verified for _, i, _ in kb.terminology.all_codes())
+    # verified only where the release itself was checked (HPO, tools/check_hpo_codes.py):
+    # nothing only curated (SNOMED CT, LOINC, CPT, HCPCS) is claimed verified
+    for _kind, item, cd in kb.terminology.all_codes():
+        if item.verified:
+            assert cd.system == "HPO", (item.concept, cd.system, cd.code)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +55,12 @@ def test_every_entry_cites_a_known_source(kb) -> None:
         ("procedures", "CPT", "78801", "mibg"),
         ("procedures", "CPT", "78832", "mibg"),
         ("procedures", "LOINC", "24627-2", "ct_chest"),
+        ("procedures", "HCPCS", "A9582", "mibg"),
+        ("procedures", "LOINC", "46358-8", "whole_body_mri"),
+        ("procedures", "CPT", "70450", "ct_head"),
+        ("onsets", "HPO", "HP:0011463", "childhood"),
+        ("onsets", "HPO", "HP:0410280", "pediatric"),
+        ("onsets", "HPO", "HP:0034198", "antenatal"),
     ],
 )
 def test_lookup(kb, kind, system, code, concept) -> None:
@@ -126,3 +137,88 @@ def test_system_aliases() -> None:
 def test_bad_terminology_is_refused(raw, msg) -> None:
     with pytest.raises(KnowledgeError, match=msg):
         parse_terminology(raw, {"hpo": object()}, "terminology.yaml")
+
+
+@pytest.mark.parametrize(
+    ("code", "low", "high"),
+    [
+        ("HP:0003623", 0, 0.9),  # neonatal: the first 28 days
+        ("HP:0003593", 0.9, 12),  # infantile: 28 days to 1 year
+        ("HP:0011463", 12, 60),  # childhood: 1 to 5 years
+        ("HP:0003621", 60, 180),  # juvenile: 5 to 15 years
+        ("HP:0003581", 192, None),  # adult: 16 years or later
+        ("HP:0003584", 720, None),  # late: after 60 years
+    ],
+)
+def test_onset_ages_are_the_hpo_definitions(kb, code: str, low: float, high: float | None) -> None:
+    entry = kb.terminology.entry("onsets", "HPO", code)
+    assert entry is not None and entry.age_months == (low, high)
+    assert entry.note and "HPO" in entry.note
+
+
+def test_onset_ranges_nest_and_are_ordered(kb) -> None:
+    for item in kb.terminology.entries["onsets"]:
+        assert item.age_months is not None, item.concept
+        low, high = item.age_months
+        assert low >= 0 and (high is None or high >= low), item.concept
+
+
+def _check_tool():  # tools/ is not a package: load the module from its file
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "check_hpo_codes.py"
+    spec = importlib.util.spec_from_file_location("check_hpo_codes", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _Term:
+    def __init__(self, tid: str, name: str, parents: tuple[_Term, ...] = ()) -> None:
+        self.id, self.name, self.is_obsolete = tid, name, False
+        self.all_parents = set(parents)
+        for p in parents:
+            self.all_parents |= p.all_parents
+
+
+class _MiniOntology:
+    """A hand-built three-term ontology in place of hpo3's."""
+
+    onset = _Term("HP:0003674", "Onset")
+    terms: ClassVar[dict[str, _Term]] = {
+        t.id: t
+        for t in (
+            onset,
+            _Term("HP:0011463", "Childhood onset", (onset,)),
+            _Term("HP:0001251", "Ataxia"),
+        )
+    }
+
+    @classmethod
+    def get_hpo_object(cls, tid: str) -> _Term:
+        return cls.terms[tid]
+
+
+def test_hpo_check_tool_finds_wrong_codes() -> None:
+    tool = _check_tool()
+    good = {"system": "HPO", "code": "HP:0011463", "display": "Childhood onset"}
+    ok = {"onsets": [{"concept": "childhood", "verified": True, "codes": [good]}]}
+    assert tool.check(_MiniOntology, ok) == []
+    bad = {
+        "onsets": [
+            {
+                "concept": "x",
+                "verified": True,
+                "codes": [
+                    {"system": "HPO", "code": "HP:0001251", "display": "Ataxia"},  # not an onset
+                    {"system": "HPO", "code": "HP:0011463", "display": "Childhood"},  # label
+                    {"system": "HPO", "code": "HP:9999999"},  # not in the release
+                    {"system": "SNOMEDCT", "code": "1"},  # not checkable, yet verified
+                ],
+            }
+        ]
+    }
+    problems = tool.check(_MiniOntology, bad)
+    assert len(problems) == 4, problems

@@ -1,12 +1,17 @@
-"""GA4GH Phenopackets v2 (JSON) in: a case plus what was not understood.
+"""GA4GH Phenopackets v2 (JSON) in: a typed case plus what was not understood.
 
-* age, from the first of: ``subject.timeAtLastEncounter``; ``subject.dateOfBirth`` with
-  ``metaData.created``; the latest age any other time element gives (a phenotypic feature's or a
-  disease's ``onset``/``resolution``). A TimeElement may be an ``age``, an ``ageRange`` (its end),
-  a ``gestationalAge`` (before birth: 0), a ``timestamp`` or ``interval`` (with the date of
-  birth), or an HPO onset class (``ontologyClass``, the youngest age the term allows, from
-  ``kb.terminology`` onsets). Anything but the subject's own age is said in a warning. Only a
-  packet with no time element at all is an error.
+* age, from the first of: ``subject.timeAtLastEncounter``; ``subject.vitalStatus.timeOfDeath``
+  (the age at death); ``subject.dateOfBirth`` with ``metaData.created``; an age the caller gives
+  (``age_months``: the clinician knows it); the latest age any other time element gives (a
+  phenotypic feature's or a disease's ``onset``/``resolution``, a measurement's
+  ``timeObservation``, a biosample's ``timeOfCollection``, a medical action's
+  ``procedure.performed``, ``treatment.doseIntervals[].interval`` or ``therapeuticRegimen``
+  start and end). A TimeElement may be an ``age``, an ``ageRange`` (its end), a
+  ``gestationalAge`` (before birth: 0), a ``timestamp`` or ``interval`` (with the date of
+  birth), or an HPO onset class (``ontologyClass``: the youngest age the term allows, from the
+  HPO definitions in ``kb.terminology`` onsets; an onset says when a feature began, so the
+  child is at least that old). Anything but the subject's own age is said in a warning. Only a
+  packet with no time element at all, and no age from the caller, is an error, naming why.
 * ``phenotypicFeatures[].type.id`` (``HP:...``) maps through the knowledge base to a finding;
   ``excluded: true`` means absent. A finding is present when any of its terms is present: an
   excluded narrower term does not contradict a present broader one (a child with ataxia may
@@ -16,14 +21,19 @@
   as a positive biopsy with that histology.
 * ``subject.sex`` (``FEMALE``/``MALE``/``OTHER_SEX``/``UNKNOWN_SEX``) is the sex.
 
-Terms the knowledge base does not know are reported (``extensions.phenopacket_warnings``), never
-a reason to refuse the packet.
+Terms the knowledge base does not know are reported (``Intake.warnings``; in the case document
+``extensions.phenopacket_warnings``), never a reason to refuse the packet.
+
+``read_phenopacket`` gives the typed ``Intake`` every adapter hands on; ``phenopacket_document``
+the case document before validation (with its warnings), and ``phenopacket_to_case`` that
+document alone (what ``POST /api/v1/import/phenopacket`` returns to the client).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -33,7 +43,13 @@ from omscds.interop.intake import Intake, Notice
 from omscds.knowledge import KnowledgeBase
 from omscds.model import parse_case
 
-__all__ = ["PhenopacketImport", "iso8601_months", "phenopacket_to_case", "read_phenopacket"]
+__all__ = [
+    "PhenopacketImport",
+    "iso8601_months",
+    "phenopacket_document",
+    "phenopacket_to_case",
+    "read_phenopacket",
+]
 
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?"
@@ -132,7 +148,7 @@ class _Reader:
                 return entry.age_months[0], f"the youngest age {label} ({term}) allows"
         return None
 
-    def age(self) -> float:
+    def age(self, given: float | None = None) -> float:
         own = self.subject.get("timeAtLastEncounter")
         if own is not None:
             found = self.time_months(own, "subject.timeAtLastEncounter")
@@ -140,26 +156,34 @@ class _Reader:
                 if found[1] != "age":
                     self.warn("subject.timeAtLastEncounter", f"age from {found[1]}")
                 return found[0]
+        death = _dict(_dict(self.subject.get("vitalStatus")).get("timeOfDeath"))
+        if death:
+            found = self.time_months(death, "subject.vitalStatus.timeOfDeath")
+            if found is not None:
+                self.warn("subject.vitalStatus.timeOfDeath", f"age at death ({found[1]})")
+                return found[0]
         created = _date(_dict(self.doc.get("metaData")).get("created"))
         if self.born and created:
             self.warn("subject.dateOfBirth", "age from the date of birth and metaData.created")
             return _months_between(self.born, created)
+        if given is not None:
+            self.warn("subject", f"age not in the packet: {given:g} months, as given with it")
+            return given
         best: tuple[float, str, str] | None = None
-        for group in ("phenotypicFeatures", "diseases"):
-            for i, item in enumerate(_list(self.doc.get(group))):
-                for key in ("onset", "resolution"):
-                    path = f"{group}[{i}].{key}"
-                    try:
-                        found = self.time_months(_dict(item).get(key), path)
-                    except InteropError as exc:
-                        self.warn(path, f"{exc.message}; not used")
-                        continue
-                    if found is not None and (best is None or found[0] > best[0]):
-                        best = (found[0], found[1], path)
+        for path, element in _time_elements(self.doc):
+            try:
+                found = self.time_months(element, path)
+            except InteropError as exc:
+                self.warn(path, f"{exc.message}; not used")
+                continue
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], found[1], path)
         if best is None:
             raise InteropError(
-                "no age: the packet has no time element (subject.timeAtLastEncounter, "
-                "dateOfBirth with metaData.created, or an onset)",
+                "no age: the packet has no time element (no subject.timeAtLastEncounter, "
+                "vitalStatus.timeOfDeath or dateOfBirth, and no onset, resolution or time of "
+                "any feature, disease, measurement, biosample or treatment); omscds needs the "
+                "age to choose the child or adult pathway: give it with the import (age_months)",
                 path="subject.timeAtLastEncounter",
             )
         self.warn(
@@ -239,6 +263,38 @@ def _list(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
 
 
+#: (list, keys) of the v2 elements whose TimeElements can give an age when the subject's does not
+_TIMED = (
+    ("phenotypicFeatures", ("onset", "resolution")),
+    ("diseases", ("onset", "resolution")),
+    ("measurements", ("timeObservation",)),
+    ("biosamples", ("timeOfCollection",)),
+)
+
+
+def _time_elements(doc: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(path, TimeElement) of every feature, disease, measurement, biosample and treatment."""
+    for group, keys in _TIMED:
+        for i, item in enumerate(_list(doc.get(group))):
+            for key in keys:
+                if key in _dict(item):
+                    yield f"{group}[{i}].{key}", item[key]
+    for i, action in enumerate(_list(doc.get("medicalActions"))):
+        path, action = f"medicalActions[{i}]", _dict(action)
+        performed = _dict(action.get("procedure")).get("performed")
+        if performed is not None:
+            yield f"{path}.procedure.performed", performed
+        doses = _list(_dict(action.get("treatment")).get("doseIntervals"))
+        for j, dose in enumerate(doses):
+            interval = _dict(dose).get("interval")
+            if interval is not None:
+                yield f"{path}.treatment.doseIntervals[{j}].interval", {"interval": interval}
+        regimen = _dict(action.get("therapeuticRegimen"))
+        for key in ("startTime", "endTime"):
+            if key in regimen:
+                yield f"{path}.therapeuticRegimen.{key}", regimen[key]
+
+
 def _biopsy(histology: str, path: str) -> dict[str, Any]:
     return {
         "modality": "biopsy",
@@ -248,8 +304,13 @@ def _biopsy(histology: str, path: str) -> dict[str, Any]:
     }
 
 
-def read_phenopacket(doc: Any, kb: KnowledgeBase) -> PhenopacketImport:
-    """Convert a Phenopacket v2 document to a case document and its warnings."""
+def phenopacket_document(
+    doc: Any, kb: KnowledgeBase, *, age_months: float | None = None
+) -> PhenopacketImport:
+    """Convert a Phenopacket v2 document to a case document and its warnings.
+
+    ``age_months``: the age when the packet gives none of its own (see the module doc).
+    """
     if not isinstance(doc, dict):
         raise InteropError("a phenopacket must be a JSON object")
     if not isinstance(doc.get("subject"), dict):
@@ -261,7 +322,7 @@ def read_phenopacket(doc: Any, kb: KnowledgeBase) -> PhenopacketImport:
     findings = reader.features(tests)
     reader.diseases(tests)
     case: dict[str, Any] = {
-        "age_months": reader.age(),
+        "age_months": reader.age(age_months),
         "sex": _SEX.get(str(reader.subject.get("sex", "UNKNOWN_SEX")), "unknown"),
         "findings": findings,
     }
@@ -277,9 +338,16 @@ def read_phenopacket(doc: Any, kb: KnowledgeBase) -> PhenopacketImport:
     return PhenopacketImport(case=case, warnings=reader.warnings, provenance=reader.provenance)
 
 
-def phenopacket_to_case(doc: Any, kb: KnowledgeBase) -> dict[str, Any]:
+def read_phenopacket(doc: Any, kb: KnowledgeBase, *, age_months: float | None = None) -> Intake:
+    """The typed case of a packet, with provenance and warnings (InteropError / InputError)."""
+    return phenopacket_document(doc, kb, age_months=age_months).intake()
+
+
+def phenopacket_to_case(
+    doc: Any, kb: KnowledgeBase, *, age_months: float | None = None
+) -> dict[str, Any]:
     """The case document of a packet; its warnings are in ``extensions.phenopacket_warnings``."""
-    result = read_phenopacket(doc, kb)
+    result = phenopacket_document(doc, kb, age_months=age_months)
     case = dict(result.case)
     if result.warnings:
         case["extensions"] = {"phenopacket_warnings": [str(w) for w in result.warnings]}

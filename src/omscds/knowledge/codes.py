@@ -1,7 +1,7 @@
 """Coded concepts as value objects, and the one table of code-system URIs.
 
 ``Code(system, code, display)`` names its system by a short id (``HPO``, ``SNOMEDCT``, ``LOINC``,
-``CPT``, ...). ``SYSTEM_URIS`` gives each id the canonical URI written on output;
+``CPT``, ``HCPCS`` (Level II), ...). ``SYSTEM_URIS`` gives each id the canonical URI written on output;
 ``system_id`` maps any accepted spelling of a system URI (the canonical one, known aliases,
 a trailing slash) back to the id, so readers compare ids, never URI strings.
 """
@@ -22,6 +22,7 @@ SYSTEM_URIS: Final = MappingProxyType(
         "SNOMEDCT": "http://snomed.info/sct",
         "LOINC": "http://loinc.org",
         "CPT": "http://www.ama-assn.org/go/cpt",
+        "HCPCS": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
         "ICD10": "http://hl7.org/fhir/sid/icd-10",
         "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
         "ICD11": "http://id.who.int/icd/release/11/mms",
@@ -46,6 +47,8 @@ SYSTEM_ALIASES: Final = MappingProxyType(
         "https://loinc.org": "LOINC",
         "urn:oid:2.16.840.1.113883.6.12": "CPT",
         "https://www.ama-assn.org/go/cpt": "CPT",
+        "urn:oid:2.16.840.1.113883.6.285": "HCPCS",
+        "https://www.cms.gov/Medicare/Coding/MedHCPCSGenInfo/index.html": "HCPCS",
         "urn:oid:2.16.840.1.113883.6.3": "ICD10",
         "urn:oid:2.16.840.1.113883.6.90": "ICD10CM",
         "https://www.orpha.net": "ORPHA",

@@ -156,20 +156,43 @@ def test_next_links_stay_on_the_fhir_server(kit, link: str, followed: bool) -> N
         assert r.headers["authorization"] == "Bearer ehr-token"
 
 
-def test_cpt_coded_mibg_order_warns(kit, kb) -> None:
-    for code in ("78801", "78832"):
-        draft = kit.mibg_order()
-        draft["entry"][0]["resource"]["code"] = {"coding": [{"system": CPT, "code": code}]}
-        body = kit.hook_request(
-            "order-select",
-            kit.prefetch_for(kit.oms_child_resources()),
-            draftOrders=draft,
-            selections=["ServiceRequest/sr1"],
-        )
-        req = CdsRequest.model_validate(body)
-        resp = asyncio.run(run_hook("omscds-order-select", req, kb, today=TODAY, fetch_timeout=1))
-        [card] = resp.cards
-        assert card.indicator == "warning" and len(card.summary) < 140
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+MIBG_ORDER_CODES = [
+    *((CPT, code) for code in ("78800", "78801", "78802", "78803", "78804")),
+    *((CPT, code) for code in ("78830", "78831", "78832")),
+    (HCPCS, "A9582"),  # the I-123 iobenguane dose
+    ("urn:oid:2.16.840.1.113883.6.12", "78802"),  # CPT by its OID
+]
+
+
+@pytest.mark.parametrize("hook", ["order-select", "order-sign"])
+@pytest.mark.parametrize(("system", "code"), MIBG_ORDER_CODES)
+def test_standard_coded_mibg_order_warns(kit, kb, hook: str, system: str, code: str) -> None:
+    draft = kit.mibg_order()
+    draft["entry"][0]["resource"]["code"] = {"coding": [{"system": system, "code": code}]}
+    body = kit.hook_request(
+        hook,
+        kit.prefetch_for(kit.oms_child_resources()),
+        draftOrders=draft,
+        **({"selections": ["ServiceRequest/sr1"]} if hook == "order-select" else {}),
+    )
+    req = CdsRequest.model_validate(body)
+    resp = asyncio.run(run_hook(f"omscds-{hook}", req, kb, today=TODAY, fetch_timeout=1))
+    [card] = resp.cards
+    assert card.indicator == "warning" and len(card.summary) < 140
+    assert "MIBG" in card.summary
+
+
+@pytest.mark.parametrize("code", ["78306", "78814"])  # a bone scan, a PET: not checked
+def test_other_nuclear_medicine_orders_get_no_card(kit, kb, code: str) -> None:
+    draft = kit.mibg_order()
+    draft["entry"][0]["resource"]["code"] = {"coding": [{"system": CPT, "code": code}]}
+    body = kit.hook_request(
+        "order-sign", kit.prefetch_for(kit.oms_child_resources()), draftOrders=draft
+    )
+    req = CdsRequest.model_validate(body)
+    resp = asyncio.run(run_hook("omscds-order-sign", req, kb, today=TODAY, fetch_timeout=1))
+    assert resp.cards == []
 
 
 def test_one_card_with_readable_citations(kit, kb) -> None:

@@ -57,7 +57,7 @@ def test_operation_outcome_names_paths() -> None:
         ),
         ("mri", ["chest", "abdomen"], [["71552", "mri"], ["74183", "mri"]]),
         ("ct", ["abdomen", "pelvis"], [["74177", "ct"]]),
-        ("whole_body_mri", ["whole_body"], [["whole_body_mri"]]),
+        ("whole_body_mri", ["whole_body"], [["46358-8", "whole_body_mri"]]),
     ],
 )
 def test_service_requests_carry_standard_codes(kb, modality, regions, codes) -> None:

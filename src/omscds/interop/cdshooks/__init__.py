@@ -12,7 +12,12 @@ from omscds.interop.cdshooks.models import (
     Discovery,
     FeedbackRequest,
 )
-from omscds.interop.cdshooks.prefetch import PrefetchError, gather_prefetch, render_template
+from omscds.interop.cdshooks.prefetch import (
+    PrefetchError,
+    gather_prefetch,
+    read_prefetch,
+    render_template,
+)
 from omscds.interop.cdshooks.security import ALLOWED_ALGORITHMS, JwtVerifier
 from omscds.interop.cdshooks.services import PREFETCH, SERVICES, discovery, run_hook
 
@@ -32,6 +37,7 @@ __all__ = [
     "PrefetchError",
     "discovery",
     "gather_prefetch",
+    "read_prefetch",
     "render_template",
     "run_hook",
 ]

@@ -18,6 +18,8 @@ path prefix as ``fhirServer``; redirects are not followed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import itertools
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -29,7 +31,10 @@ import httpx
 from omscds.errors import InputError, InteropError
 from omscds.interop.cdshooks.fhirserver import FhirServers, same_server
 from omscds.interop.cdshooks.models import CdsRequest
+from omscds.interop.fhir.inbound import extract_case
 from omscds.interop.fhir.jsonshape import as_list
+from omscds.interop.intake import Intake, Notice
+from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "Prefetched",
     "gather_prefetch",
     "iter_resources",
+    "read_prefetch",
     "render_template",
     "same_server",
 ]
@@ -246,3 +252,20 @@ def _unavailable(out: Prefetched, missing: Mapping[str, str], why: str) -> Prefe
         )
     out.notes += [f"{key} not available: not prefetched, and {why}" for key in missing]
     return out
+
+
+def read_prefetch(got: Prefetched, kb: KnowledgeBase, *, today: dt.date, patient_id: str) -> Intake:
+    """The typed case of the prefetched (or fetched) data, for the patient of the hook call.
+
+    Only a missing age (no usable Patient) is an error (InteropError, 422); every other
+    problem is a warning, as are the keys that could not be had (``got.notes``).
+    """
+    resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in got.data.items())
+    ex = extract_case(resources, kb, today=today, patient_id=patient_id)
+    if ex.problems:
+        if "age_months" not in ex.case:
+            raise InteropError(ex.problems[0][1], path=ex.problems[0][0])
+        ex.warnings.extend(Notice(p, "", m) for p, m in ex.problems)
+        ex.problems.clear()
+    ex.warnings[:0] = [Notice("prefetch", "", note) for note in got.notes]
+    return ex.intake()

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from omscds.errors import InputError, InteropError
+from omscds.errors import InputError
 from omscds.interop.cdshooks.cards import alert_cards, order_warning_card, workup_card
 from omscds.interop.cdshooks.feedback import FeedbackStore
 from omscds.interop.cdshooks.fhirserver import FhirServers
 from omscds.interop.cdshooks.models import Card, CdsRequest, CdsResponse, CdsService, Discovery
-from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources
+from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources, read_prefetch
 from omscds.interop.fhir import codes as c
-from omscds.interop.fhir.inbound import Notice, extract_case
 from omscds.interop.fhir.jsonshape import codings
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.terminology import Terminology
-from omscds.model import parse_case
 from omscds.reasoning import assess
 
 __all__ = ["CHECKED", "PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
@@ -160,14 +157,10 @@ async def run_hook(
         servers=fhir_servers,
         issuer=issuer,
     )
-    resources = itertools.chain.from_iterable(iter_resources(k, v) for k, v in got.data.items())
-    ex = extract_case(resources, kb, today=today, patient_id=patient_id)
-    if ex.problems:
-        if "age_months" not in ex.case:
-            raise InteropError(ex.problems[0][1], path=ex.problems[0][0])
-        ex.warnings.extend(Notice(p, "", m) for p, m in ex.problems)
-    warnings: list[object] = [*got.notes, *ex.warnings]
-    assessment = assess(parse_case(ex.case), kb)
+    intake = read_prefetch(got, kb, today=today, patient_id=patient_id)
+    # the card lists the keys that could not be had as they are, then what was not understood
+    warnings: list[object] = [w.why if w.path == "prefetch" else w for w in intake.warnings]
+    assessment = assess(intake.case, kb)
     patient_ref = f"Patient/{patient_id}"
     cards: list[Card] = []
     if service.hook == "patient-view":
