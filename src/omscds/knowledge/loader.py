@@ -143,6 +143,8 @@ class KnowledgeBase:
         if self.pathway is not None:
             if self.pathway.reopen is not None:
                 yield "pathway.reopen", self.pathway.reopen
+            if self.pathway.order_review is not None:
+                yield "pathway.order_review", self.pathway.order_review
             for b in self.pathway.branches:
                 yield f"pathway.branches.{b.id}", b
             for ph in self.pathway.phases:
@@ -379,6 +381,18 @@ def _check_rule_names(kb: KnowledgeBase) -> None:
         or kb.pathway.phases[-1].when_none
     ):
         raise KnowledgeError("pathway.phases: the last phase must be the unconditional default")
+    review = kb.pathway.order_review
+    if review is not None:
+        unknown = [m for m in review.modalities if m not in kb.modalities]
+        completing = [
+            m for m in review.modalities if m in kb.modalities and kb.modalities[m].completes_search
+        ]
+        if unknown or completing:
+            raise KnowledgeError(
+                "pathway.order_review.modalities: "
+                + (f"unknown modalities {unknown}" if unknown else "")
+                + (f"{completing} complete the search themselves" if completing else "")
+            )
     orphans = sorted(rules - owned)
     if orphans:
         raise KnowledgeError(

@@ -28,6 +28,7 @@ __all__ = [
     "Parameter",
     "Pathway",
     "PathwayBranch",
+    "PathwayOrderReview",
     "PathwayPhase",
     "PathwayStep",
     "Prior",
@@ -37,6 +38,7 @@ __all__ = [
     "SeverityScale",
     "Source",
     "TestFindingDef",
+    "TumourSite",
 ]
 
 ASSUMPTION = "assumption"
@@ -227,10 +229,15 @@ class ModalityDef(Frozen):
     equivocal_fact: str | None = None
 
 
+#: tumour sites: the body regions, plus the breast (adults), which CT of the chest does not
+#: search (review 2026-12 point 9: mammography and breast MRI are the breast's tests)
+TumourSite = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
+
+
 class RegionDistribution(Cited):
     id: str
     population: Literal["child", "adult"]
-    counts: dict[BodyRegion, float]
+    counts: dict[TumourSite, float]
 
 
 class DifferentialRule(Cited):
@@ -329,6 +336,8 @@ class PathwayPhase(Cited):
     when_all: tuple[str, ...] = ()
     when_any: tuple[str, ...] = ()
     when_none: tuple[str, ...] = ()
+    #: how loudly an EHR should show this phase ("none": nothing open to show)
+    level: Literal["none", "info", "warning", "critical"] = "info"
     steps: dict[Literal["child", "adult"], tuple[PathwayStep, ...]]
 
 
@@ -349,8 +358,23 @@ class PathwayReopen(Cited):
     when_none: tuple[str, ...] = ()
 
 
+class PathwayOrderReview(Cited):
+    """Which orders are reviewed against the pathway (the CDS order hooks), and when.
+
+    An order of one of ``modalities`` while the phase is one of ``phases`` is answered with the
+    phase's own search-completing step (the one the pathway orders now).
+    """
+
+    why: str
+    modalities: tuple[str, ...]
+    phases: tuple[Literal["recognise", "search", "localise", "found", "follow"], ...]
+    populations: tuple[Literal["child", "adult"], ...] = ("child", "adult")
+    message: str
+
+
 class Pathway(Frozen):
     reopen: PathwayReopen | None = None
+    order_review: PathwayOrderReview | None = None
     branches: tuple[PathwayBranch, ...]
     always: dict[Literal["child", "adult"], tuple[str, ...]]
     phases: tuple[PathwayPhase, ...]

@@ -17,6 +17,7 @@ __all__ = [
     "KnowledgeBaseRef",
     "NextTest",
     "OmsResult",
+    "OrderReview",
     "PathwayResult",
     "PathwayStep",
     "Recommendation",
@@ -26,7 +27,8 @@ __all__ = [
 ]
 
 Probability = float
-BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis"]
+#: where a tumour may be: the body regions, and the breast (adults; not searched by chest CT)
+BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
 
 
 class _Out(BaseModel):
@@ -215,6 +217,27 @@ class PathwayResult(_Out):
     search_regions: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()
     steps: tuple[PathwayStep, ...] = ()
+    sources: tuple[str, ...] = ()
+    #: how loudly an EHR should show where the patient stands ("none": no question is open)
+    level: Literal["none", "info", "warning", "critical"] = "info"
+
+
+class OrderReview(_Out):
+    """An order that cannot complete the tumour search, answered with the pathway's own step.
+
+    Produced by ``reasoning.review_orders`` for the CDS order hooks; ``proposal`` is the
+    search-completing step the pathway orders now.
+    """
+
+    ordered: tuple[str, ...]
+    #: what was ordered and what is proposed, as the message names them ("MIBG", "MRI")
+    ordered_label: str
+    proposal_label: str
+    message: str
+    proposal: PathwayStep
+    uncovered: tuple[str, ...]
+    #: P(tumour) if the ordered test came back negative, per ordered modality
+    if_negative: dict[str, float] = Field(default_factory=dict)
     sources: tuple[str, ...] = ()
 
 

@@ -119,7 +119,8 @@ def _region_weights(kb: KnowledgeBase, population: str) -> tuple[dict[str, float
         if dist.population != population:
             continue
         for region, count in dist.counts.items():
-            weights[region] += count
+            # a site beyond the body regions (the breast) gets the same pseudo-count
+            weights[region] = weights.get(region, a) + count
         sources.extend(s for s in dist.source if s not in sources)
     return weights, tuple(sources)
 
@@ -289,8 +290,8 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
                 f"a mass on {test.modality.upper()} of {', '.join(ordered)}: taken as the "
                 "tumour's site, not discounted by the share of tumours found there"
             )
-        if test.result == "negative" and len(covered) < len(BODY_REGIONS):
-            missing = [r for r in BODY_REGIONS if r not in covered]
+        if test.result == "negative" and len(covered) < len(point.regions):
+            missing = [r for r in point.regions if r not in covered]
             note = (
                 f"negative for {', '.join(ordered)} only; says nothing about {', '.join(missing)}"
             )
