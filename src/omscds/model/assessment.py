@@ -1,4 +1,4 @@
-"""The assessment omscds returns (shared/spec/case-format.md). Fields are only ever added."""
+"""The assessment omscds returns (docs/case-format.md). Fields are only ever added."""
 
 from __future__ import annotations
 

@@ -1,8 +1,13 @@
-"""The case a user gives (shared/spec/case-format.md): parsed strictly, never silently ignored."""
+"""The case a user gives (docs/case-format.md): parsed strictly, never silently ignored."""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
+import re
+import typing
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
@@ -205,18 +210,62 @@ class Case(_Strict):
         return self
 
 
+def did_you_mean(word: object, options: Iterable[str]) -> str:
+    """A "did you mean" hint for a misspelt name (empty when nothing is close).
+
+    >>> did_you_mean("findngs", ["findings", "tests"])
+    "; did you mean 'findings'?"
+    >>> did_you_mean("zzz", ["findings"])
+    ''
+    """
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name (and alias) of ``model`` and of the models nested in it."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    stack: list[Any] = []
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        stack.append(info.annotation)
+    while stack:
+        ann = stack.pop()
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            names |= _field_names(ann, seen)
+        else:
+            stack.extend(typing.get_args(ann))
+    return names
+
+
 def _message(err: Any) -> str:
     etype = err.get("type", "")
     ctx = err.get("ctx") or {}
     inp = err.get("input")
     if etype == "literal_error":
-        return f"{inp!r} is not one of {ctx.get('expected', '')}"
+        expected = str(ctx.get("expected", ""))
+        hint = did_you_mean(inp, re.findall(r"'([^']*)'", expected))
+        return f"{inp!r} is not one of {expected}{hint}"
     if etype == "extra_forbidden":
-        return "unknown field (put extra data under 'extensions')"
+        loc = err.get("loc") or ()
+        name = loc[-1] if loc else None
+        hint = did_you_mean(name, _known_fields())
+        return f"unknown field (put extra data under 'extensions'){hint}"
     if etype == "missing":
         return "required field is missing"
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
+
+
+@functools.cache
+def _known_fields() -> frozenset[str]:
+    return frozenset(_field_names(Case))
 
 
 def _dates(case: Case) -> list[tuple[str, dt.date]]:
@@ -247,7 +296,7 @@ def parse_case(data: Any, *, today: dt.date | None = None) -> Case:
     ...     parse_case({"age_months": 19, "tests": [{"modality": "mibg", "result": "postive"}]})
     ... except InputError as e:
     ...     print(e)
-    tests[0].result: 'postive' is not one of 'positive', 'negative', 'equivocal' or 'pending'
+    tests[0].result: 'postive' is not one of 'positive', 'negative', 'equivocal' or 'pending'; did you mean 'positive'?
     """
     if not isinstance(data, dict):
         raise InputError(f"a case must be a JSON/YAML object, not {type(data).__name__}")

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from omscds import __version__
+from omscds.errors import InputError
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, Case, KnowledgeBaseRef, parse_case
 from omscds.model.assessment import AssumptionNote
@@ -14,7 +15,7 @@ from omscds.reasoning.coverage import search_view
 from omscds.reasoning.criteria import evaluate_criteria
 from omscds.reasoning.differential import METHOD, rank_differential
 from omscds.reasoning.facts import base_facts, derive_facts
-from omscds.reasoning.findings import resolve
+from omscds.reasoning.findings import finding_key_problems, resolve
 from omscds.reasoning.pathway import evaluate_pathway, reopens
 from omscds.reasoning.severity import score_severity
 from omscds.reasoning.tumour import assess_tumour
@@ -65,7 +66,17 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
 def assess_data(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Assessment:
     """Parse a decoded JSON/YAML case and assess it (``today``: refuse dates after it; the
     caller at the edge passes the clock, the core never reads it)."""
-    return assess(parse_case(data, today=today), kb)
+    try:
+        case = parse_case(data, today=today)
+    except InputError as exc:
+        # unknown finding names are the knowledge base's to judge: report them in the same
+        # pass as the contract's errors, so that fixing one list never reveals another
+        more = finding_key_problems(data.get("findings") if isinstance(data, dict) else None, kb)
+        if not more:
+            raise
+        errors = [*exc.errors, *more]
+        raise InputError(errors[0][1], path=errors[0][0], errors=errors) from None
+    return assess(case, kb)
 
 
 def _static_notes(

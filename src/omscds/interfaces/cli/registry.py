@@ -85,9 +85,16 @@ def _print_history(h: PatientHistory) -> None:
         f"\n[bold]Latest assessment[/bold] (visit {a.visit_uid[:8]}, knowledge base "
         f"{a.kb_version}, sha256 {a.kb_sha256[:12]}…)"
     )
-    out_console.print(f"  OMS criteria: {doc['oms']['status']}")
+    out_console.print(f"  OMS criteria: {str(doc['oms']['status']).replace('_', ' ')}")
     t = doc["tumour"]
-    out_console.print(f"  tumour: {t['status']}, probability {t['probability']:.2f}")
+    status = str(t["status"]).replace("_", " ")
+    if t["status"] == "not_applicable":  # no headline probability without a tumour question
+        out_console.print(f"  tumour: {status}")
+    else:
+        out_console.print(f"  tumour: {status}, P(tumour) {t['probability']:.0%}")
+    path = doc.get("pathway")
+    if isinstance(path, dict):
+        out_console.print(f"  pathway: {path.get('phase_label') or path.get('phase')}")
     for rec in doc.get("recommendations", []):
         line = f"  - [{rec['kind']}] {rec['id']}: {rec.get('title') or ''}".rstrip(": ")
         out_console.print(line, markup=False)
