@@ -1,11 +1,11 @@
-"""``omscds assess CASE... [--format text|json|markdown]``."""
+"""``omscds assess CASE... [--format text|json|markdown|brief]``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
