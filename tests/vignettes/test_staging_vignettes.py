@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.vignettes.test_vignettes import VIGNETTES, _case
 
 from omscds.knowledge import KnowledgeBase
 from omscds.reasoning import assess_data
-from tests.vignettes.test_vignettes import VIGNETTES, _case
 
 STAGED = sorted(n for n, d in VIGNETTES.items() if "staging" in d["expect"])
 SCORED = sorted(n for n, d in VIGNETTES.items() if "pns_care" in d["expect"])
@@ -48,7 +48,7 @@ def test_staging_vignette(name: str, kb: KnowledgeBase) -> None:
         assert pid in [p.id for p in s.practice]
     # never a definite answer while a deciding input is unknown, and the summary says it all
     for c in parts.values():
-        assert (c.result is None) == bool(c.missing) or c.result is not None and not c.missing
+        assert (c.result is None) == bool(c.missing) or (c.result is not None and not c.missing)
         assert (c.result is None) is (len(c.possible) > 1)
     assert s.summary.startswith("Tumour staging: INRGSS ")
 

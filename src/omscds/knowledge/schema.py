@@ -504,6 +504,7 @@ class WindowDef(Cited):
 class PnsCare(Frozen):
     """``pns_care.yaml``: the PNS-Care score of the 2021 PNS criteria."""
 
+    title: str = "PNS-Care score (2021 PNS criteria)"
     phenotype_points: tuple[Points, ...]
     antibody_points: tuple[Points, ...]
     cancer_points: tuple[Points, ...]

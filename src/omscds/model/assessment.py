@@ -311,6 +311,7 @@ class PnsCareResult(_Out):
     assumption_parts: tuple[str, ...] = ()
     notes: tuple[StagingNote, ...] = ()
     explanation: str = ""
+    title: str = ""
     sources: tuple[str, ...] = ()
 
 

@@ -204,5 +204,6 @@ def score_pns_care(
         assumption_parts=tuple(assumed),
         notes=tuple(notes),
         explanation=explanation,
+        title=pc.title,
         sources=sources,
     )

@@ -194,10 +194,19 @@ def _classification(
         text = f"{label}: {' or '.join(shown)}"
         text += f"; not known: {', '.join(labels)}." if labels else "."
     note = ""
-    if assumed:
+    if out.result is not None and rule is not None and rule.is_assumption:
+        note = f"Rests on an assumption (UNCONFIRMED): {(rule.reasoning or '').strip()}"
+    elif out.result is not None and all(r.is_assumption for r in out.rules):
         note = "Rests on an assumption (UNCONFIRMED): " + " ".join(
-            f"{r.id}: {(r.reasoning or '').strip()}" for r in assumed
+            (r.reasoning or "").strip() for r in assumed
         )
+    elif out.result is None and assumed and not risk_rows:
+        note = (
+            "Placed by assumption (UNCONFIRMED; see 'assumptions'): "
+            + ", ".join(dict.fromkeys(r.result for r in assumed))
+            + "."
+        )
+    assumed = assumed if note else []
     return Classification.build(
         system=system,
         label=label,
