@@ -139,9 +139,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     path = _pathway(a, nums)
     if path is not None:
         sections.append(path)
-    for extra in (_staging(a, nums), _pns_care(a, nums)):
-        if extra is not None:
-            sections.append(extra)
+    staging = _staging(a, nums)
+    if staging is not None:
+        sections.append(staging)
 
     if a.alerts:
         sections.append(
@@ -216,6 +216,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     if t.status != "not_applicable":
         tl.append(Line(t.explanation, "muted"))
     sections.append(Section("Occult tumour", tuple(tl)))
+    pns = _pns_care(a, nums)
+    if pns is not None:
+        sections.append(pns)
 
     if t.next_tests:
         sections.append(
