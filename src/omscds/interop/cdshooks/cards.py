@@ -133,6 +133,8 @@ def _detail(
     uncovered = _uncovered(a)
     if uncovered and t.status != "not_applicable":
         lines.append(f"Not yet covered by CT/MRI: {', '.join(uncovered)}.")
+    if a.staging is not None and a.staging.summary:
+        lines += ["", f"**Staging**: {a.staging.summary}"]
     if a.recommendations:
         lines += ["", "**Recommended work-up**:"]
         for r in a.recommendations:
