@@ -124,3 +124,29 @@ def test_a_negative_chest_ct_does_not_discount_breast_cancer_in_an_adult(
     # a child has no breast site: the four body regions only
     child = assess_data(examples["seed1-01-presentation"], kb).tumour
     assert set(child.region_probabilities) == {"neck", "chest", "abdomen", "pelvis"}
+
+
+def test_a_reopened_search_asks_about_a_recurrence_from_the_tests_after_the_event(
+    kb: KnowledgeBase, examples: dict[str, Any]
+) -> None:
+    """OMS relapsing after a resection: the resected tumour's histology and the earlier
+    negatives say nothing about a recurrence; the status and probability start again."""
+    case = copy.deepcopy(examples["child-oms-after-resection"])
+    a = assess_data(case, kb)
+    assert a.pathway is not None and a.pathway.reopened
+    t = a.tumour
+    assert t.status == "search_incomplete"
+    assert t.probability == pytest.approx(t.prior)
+    assert t.evidence == ()
+    assert all(by is None for by in t.searched_regions.values())
+    assert "re-opened" in t.explanation
+    # the OMS criteria still count the histology: the syndrome's tumour is history, not gone
+    assert a.oms.status == "criteria_met"
+    # a study after the relapse is evidence about the recurrence
+    case["tests"].append(
+        {"modality": "mri", "regions": ["neck", "chest", "abdomen", "pelvis"],
+         "result": "negative", "date": "2026-11-15"}
+    )  # fmt: skip
+    after = assess_data(case, kb).tumour
+    assert after.status == "not_found" and after.probability < t.probability
+    assert [e.test for e in after.evidence] == [len(case["tests"]) - 1]

@@ -36,9 +36,10 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     oms = evaluate_criteria(rc, kb)
     base = base_facts(rc, kb)
     differential = rank_differential(base, kb)
-    tumour = assess_tumour(rc, oms, kb)
+    population = "adult" if case.age_months >= kb.param("adult_age_months") else "child"
+    view = search_view(rc.case, kb, population, reopens(base, oms, kb))
+    tumour = assess_tumour(rc, oms, kb, view)
     severity = score_severity(case, kb)
-    view = search_view(rc.case, kb, tumour.result.population, reopens(base, oms, kb))
     facts = derive_facts(rc, base, oms, differential, tumour, severity, kb, view)
     staging = stage_tumour(rc.case, facts, kb)
     if staging is not None:  # the work-up still missing: facts of the pathway's found phase

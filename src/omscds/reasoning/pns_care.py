@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import PnsCare, Points
 from omscds.model import Case, OmsResult, PnsCareResult, StagingNote
+from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.facts import Facts
 
 __all__ = ["score_pns_care"]
@@ -75,7 +76,10 @@ def _cancers(case: Case, pc: PnsCare, facts: Facts, phenotype: str) -> tuple[set
             {"consistent"} if p.cancer == "consistent" else {"none"}
         ), f"cancer given: {p.cancer}"
     consistent = {c for cc in pc.consistent_cancers if cc.id == phenotype for c in cc.cancers}
-    if "histology_neuroblastic" in facts:
+    # any histology ever counts (a tumour resected before a relapse is still the syndrome's
+    # cancer), not only the tests of a re-opened search
+    ever = any(t.histology in NEUROBLASTIC and t.result != "negative" for t in case.tests)
+    if "histology_neuroblastic" in facts or ever:
         if "neuroblastic" in consistent:
             return {"consistent"}, "neuroblastic tumour on histology (consistent with OMS)"
         return {"consistent", "none"}, "neuroblastic tumour on histology"
