@@ -26,13 +26,17 @@ DEMO_DB := sqlite:///$(CURDIR)/.demo/registry.db
 # The main job on the embedded default: assess the bundled cases, then follow the first seed
 # child's journey in a fresh SQLite registry (.demo/registry.db).
 demo: $(STAMP)
-	$(BIN)/omscds assess examples/*.json
+	@echo "== the bundled example cases, one line each (full report: .venv/bin/omscds assess examples/<case>.json)"
+	@$(BIN)/omscds assess -f brief examples/*.json
 	@rm -rf .demo && mkdir -p .demo
-	$(BIN)/omscds registry init --database $(DEMO_DB)
-	$(BIN)/omscds registry add-visit examples/seed1-01-presentation.json --patient seed1 --date 2024-03-04 --database $(DEMO_DB)
-	$(BIN)/omscds registry add-visit examples/seed1-02-mibg-negative.json --patient seed1 --date 2024-03-08 --database $(DEMO_DB)
-	$(BIN)/omscds registry add-visit examples/seed1-03-ct-positive.json --patient seed1 --date 2024-03-11 --database $(DEMO_DB)
-	$(BIN)/omscds registry show seed1 --database $(DEMO_DB)
+	@$(BIN)/omscds registry init --database $(DEMO_DB)
+	@$(BIN)/omscds registry add-visit examples/seed1-01-presentation.json --patient seed1 --date 2024-03-04 --database $(DEMO_DB) > /dev/null
+	@$(BIN)/omscds registry add-visit examples/seed1-02-mibg-negative.json --patient seed1 --date 2024-03-08 --database $(DEMO_DB) > /dev/null
+	@$(BIN)/omscds registry add-visit examples/seed1-03-ct-positive.json --patient seed1 --date 2024-03-11 --database $(DEMO_DB) > /dev/null
+	@echo "== the first seed child's journey in the demo registry ($(CURDIR)/.demo/registry.db)"
+	@$(BIN)/omscds registry show seed1 --database $(DEMO_DB)
+	@echo "== open the web page on this registry (it prints a local URL with a one-time token):"
+	@echo "   OMSCDS_DATABASE_URL=$(DEMO_DB) $(BIN)/omscds serve"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

@@ -161,6 +161,18 @@ def _copy_kb(tmp_path: Path) -> Path:
         ),
         ("pathway.yaml", "        - {rule: eeg_epilepsy}\n", "", "rules no phase owns"),
         (
+            "pathway.yaml",
+            "modalities: [mibg, urine_catecholamines, ultrasound, chest_xray]",
+            "modalities: [mibg, ct]",
+            "['ct'] complete the search themselves",
+        ),
+        (
+            "pathway.yaml",
+            "modalities: [mibg, urine_catecholamines, ultrasound, chest_xray]",
+            "modalities: [mibg, mibj]",
+            "unknown modalities ['mibj']",
+        ),
+        (
             "differential.yaml",
             "explained_by: bpv_clinical_review",
             "explained_by: nothing_here",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +8,7 @@ import pytest
 
 from omscds.knowledge import KnowledgeBase, load_knowledge
 from omscds.model import parse_case
-from omscds.reasoning import evaluate_criteria, resolve
+from omscds.reasoning import assess_data, evaluate_criteria, resolve
 from omscds.reasoning.tumour import assess_tumour, choose_prior, performance, region_weights
 from tests.knowledge.tiny import write_tiny
 
@@ -100,3 +101,52 @@ def test_next_tests_ranked_by_yield(kb: KnowledgeBase) -> None:
     assert "mibg" not in {n.modality for n in t.next_tests}
     first = t.next_tests[0]
     assert first.probability_if_negative < t.probability
+
+
+def test_a_negative_chest_ct_does_not_discount_breast_cancer_in_an_adult(
+    kb: KnowledgeBase, examples: dict[str, Any]
+) -> None:
+    """Review 2026-12 point 9: the breast is not searched by chest CT (mammography/breast MRI)."""
+    case = copy.deepcopy(examples["adult-oms-woman"])
+    before = assess_data(case, kb).tumour
+    case["tests"] = [
+        *case.get("tests", []),
+        {"modality": "ct", "regions": ["chest", "abdomen", "pelvis"], "result": "negative"},
+    ]
+    after = assess_data(case, kb).tumour
+    assert "breast" in before.region_probabilities
+    assert after.region_probabilities["chest"] < before.region_probabilities["chest"]
+    # the absolute breast share is untouched by the CT (it only grows relative to the rest)
+    p_breast_before = before.region_probabilities["breast"]
+    p_breast_after = after.region_probabilities["breast"]
+    assert p_breast_after >= p_breast_before - 1e-9
+    assert "breast" in after.evidence[-1].note
+    # a child has no breast site: the four body regions only
+    child = assess_data(examples["seed1-01-presentation"], kb).tumour
+    assert set(child.region_probabilities) == {"neck", "chest", "abdomen", "pelvis"}
+
+
+def test_a_reopened_search_asks_about_a_recurrence_from_the_tests_after_the_event(
+    kb: KnowledgeBase, examples: dict[str, Any]
+) -> None:
+    """OMS relapsing after a resection: the resected tumour's histology and the earlier
+    negatives say nothing about a recurrence; the status and probability start again."""
+    case = copy.deepcopy(examples["child-oms-after-resection"])
+    a = assess_data(case, kb)
+    assert a.pathway is not None and a.pathway.reopened
+    t = a.tumour
+    assert t.status == "search_incomplete"
+    assert t.probability == pytest.approx(t.prior)
+    assert t.evidence == ()
+    assert all(by is None for by in t.searched_regions.values())
+    assert "re-opened" in t.explanation
+    # the OMS criteria still count the histology: the syndrome's tumour is history, not gone
+    assert a.oms.status == "criteria_met"
+    # a study after the relapse is evidence about the recurrence
+    case["tests"].append(
+        {"modality": "mri", "regions": ["neck", "chest", "abdomen", "pelvis"],
+         "result": "negative", "date": "2026-11-15"}
+    )  # fmt: skip
+    after = assess_data(case, kb).tumour
+    assert after.status == "not_found" and after.probability < t.probability
+    assert [e.test for e in after.evidence] == [len(case["tests"]) - 1]

@@ -298,7 +298,7 @@ def analyze_path(
 
 
 def to_case_test(result: AnalysisResult) -> dict[str, Any]:
-    """A TestResult-shaped dict for the case's ``tests`` list (shared/spec/case-format.md)."""
+    """A TestResult-shaped dict for the case's ``tests`` list (docs/case-format.md)."""
     positive = bool(result.findings)
     outcome = "positive" if positive else "negative"
     if result.age_months is None:

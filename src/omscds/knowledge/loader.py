@@ -25,11 +25,13 @@ from omscds.knowledge.schema import (
     ModalityDef,
     Parameter,
     Pathway,
+    PnsCare,
     Prior,
     Recommendation,
     RegionDistribution,
     SeverityScale,
     Source,
+    Staging,
     TestFindingDef,
 )
 from omscds.knowledge.terminology import Terminology, parse_terminology
@@ -77,6 +79,9 @@ class KnowledgeBase:
     hpo_index: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: standard codes of the concepts above (terminology.yaml)
     terminology: Terminology = field(default_factory=Terminology)
+    #: neuroblastoma staging and risk (staging.yaml) and the PNS-Care score (pns_care.yaml)
+    staging: Staging | None = None
+    pns_care: PnsCare | None = None
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -143,10 +148,13 @@ class KnowledgeBase:
         if self.pathway is not None:
             if self.pathway.reopen is not None:
                 yield "pathway.reopen", self.pathway.reopen
+            if self.pathway.order_review is not None:
+                yield "pathway.order_review", self.pathway.order_review
             for b in self.pathway.branches:
                 yield f"pathway.branches.{b.id}", b
             for ph in self.pathway.phases:
                 yield f"pathway.phases.{ph.id}{'.' + ph.variant if ph.variant else ''}", ph
+        yield from _staging_facts(self.staging, self.pns_care)
 
     def assumptions(self) -> list[tuple[str, Cited]]:
         return list(
@@ -155,6 +163,46 @@ class KnowledgeBase:
                 lambda: tuple((where, f) for where, f in self.cited_facts() if f.is_assumption),
             )
         )
+
+
+def _staging_facts(staging: Staging | None, pns: PnsCare | None) -> Iterable[tuple[str, Cited]]:
+    if staging is not None:
+        for c in staging.age_cutoffs:
+            yield f"staging.age_cutoffs.{c.id}", c
+        for st in staging.stages:
+            yield f"staging.stages.{st.id}", st
+        yield "staging.ms_sites_source", staging.ms_sites_source
+        for name in ("inrgss_rules", "inrg_rules", "cog_rules"):
+            for rule in getattr(staging, name):
+                yield f"staging.{name}.{rule.id}", rule
+        for idrf in staging.idrfs:
+            yield f"staging.idrfs.{idrf.id}", idrf
+        for rl in staging.inrg_risks:
+            yield f"staging.inrg_risks.{rl.id}", rl
+        for o in staging.outcomes:
+            yield f"staging.outcomes.{o.id}", o
+        for name in ("workup", "practice", "oms_notes"):
+            for item in getattr(staging, name):
+                yield f"staging.{name}.{item.id}", item
+    if pns is not None:
+        for name in ("phenotype_points", "antibody_points", "cancer_points", "levels"):
+            for p in getattr(pns, name):
+                yield f"pns_care.{name}.{p.id}", p
+        yield "pns_care.follow_up_window_months", pns.follow_up_window_months
+        for name in ("phenotypes", "antibodies", "consistent_cancers", "notes"):
+            for item in getattr(pns, name):
+                yield f"pns_care.{name}.{item.id}", item
+
+
+def _optional_model(model: type[M], raw: Any, fname: str) -> M | None:
+    if not raw:
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise KnowledgeError(f"{fname}: {loc}: {err['msg']}") from None
 
 
 def _read(path: Path) -> Any:
@@ -200,7 +248,13 @@ FILES = (
     "facts.yaml",
     "pathway.yaml",
 )
-OPTIONAL_FILES = ("hpo_descendants.yaml", "imaging_norms.yaml", "terminology.yaml")
+OPTIONAL_FILES = (
+    "hpo_descendants.yaml",
+    "imaging_norms.yaml",
+    "terminology.yaml",
+    "staging.yaml",
+    "pns_care.yaml",
+)
 
 
 def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
@@ -289,6 +343,8 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
         pathway=pathway,
         hpo_index=MappingProxyType(hpo_index),
         terminology=parse_terminology(raw["terminology.yaml"], sources, "terminology.yaml"),
+        staging=_optional_model(Staging, raw["staging.yaml"], "staging.yaml"),
+        pns_care=_optional_model(PnsCare, raw["pns_care.yaml"], "pns_care.yaml"),
     )
     _check_references(kb)
     _check_rule_names(kb)
@@ -379,6 +435,18 @@ def _check_rule_names(kb: KnowledgeBase) -> None:
         or kb.pathway.phases[-1].when_none
     ):
         raise KnowledgeError("pathway.phases: the last phase must be the unconditional default")
+    review = kb.pathway.order_review
+    if review is not None:
+        unknown = [m for m in review.modalities if m not in kb.modalities]
+        completing = [
+            m for m in review.modalities if m in kb.modalities and kb.modalities[m].completes_search
+        ]
+        if unknown or completing:
+            raise KnowledgeError(
+                "pathway.order_review.modalities: "
+                + (f"unknown modalities {unknown}" if unknown else "")
+                + (f"{completing} complete the search themselves" if completing else "")
+            )
     orphans = sorted(rules - owned)
     if orphans:
         raise KnowledgeError(

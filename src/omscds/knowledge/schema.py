@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "ASSUMPTION",
+    "AgeCutoff",
     "AlertRule",
     "Candidate",
     "Cited",
+    "ClassRule",
     "CountEvidence",
     "Criterion",
     "DifferentialCondition",
@@ -23,20 +25,25 @@ __all__ = [
     "FactDef",
     "FindingDef",
     "Frozen",
+    "IdrfDef",
     "Manifest",
     "ModalityDef",
     "Parameter",
     "Pathway",
     "PathwayBranch",
+    "PathwayOrderReview",
     "PathwayPhase",
     "PathwayStep",
+    "PnsCare",
     "Prior",
     "Recommendation",
     "RegionDistribution",
     "SeverityItem",
     "SeverityScale",
     "Source",
+    "Staging",
     "TestFindingDef",
+    "TumourSite",
 ]
 
 ASSUMPTION = "assumption"
@@ -227,10 +234,15 @@ class ModalityDef(Frozen):
     equivocal_fact: str | None = None
 
 
+#: tumour sites: the body regions, plus the breast (adults), which CT of the chest does not
+#: search (review 2026-12 point 9: mammography and breast MRI are the breast's tests)
+TumourSite = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
+
+
 class RegionDistribution(Cited):
     id: str
     population: Literal["child", "adult"]
-    counts: dict[BodyRegion, float]
+    counts: dict[TumourSite, float]
 
 
 class DifferentialRule(Cited):
@@ -329,6 +341,8 @@ class PathwayPhase(Cited):
     when_all: tuple[str, ...] = ()
     when_any: tuple[str, ...] = ()
     when_none: tuple[str, ...] = ()
+    #: how loudly an EHR should show this phase ("none": nothing open to show)
+    level: Literal["none", "info", "warning", "critical"] = "info"
     steps: dict[Literal["child", "adult"], tuple[PathwayStep, ...]]
 
 
@@ -349,11 +363,185 @@ class PathwayReopen(Cited):
     when_none: tuple[str, ...] = ()
 
 
+class PathwayOrderReview(Cited):
+    """Which orders are reviewed against the pathway (the CDS order hooks), and when.
+
+    An order of one of ``modalities`` while the phase is one of ``phases`` is answered with the
+    phase's own search-completing step (the one the pathway orders now).
+    """
+
+    why: str
+    modalities: tuple[str, ...]
+    phases: tuple[Literal["recognise", "search", "localise", "found", "follow"], ...]
+    populations: tuple[Literal["child", "adult"], ...] = ("child", "adult")
+    message: str
+
+
 class Pathway(Frozen):
     reopen: PathwayReopen | None = None
+    order_review: PathwayOrderReview | None = None
     branches: tuple[PathwayBranch, ...]
     always: dict[Literal["child", "adult"], tuple[str, ...]]
     phases: tuple[PathwayPhase, ...]
 
     def branch(self, population: str) -> PathwayBranch:
         return next(b for b in self.branches if b.id == population)
+
+
+# --- neuroblastoma staging and risk (staging.yaml) and the PNS-Care score (pns_care.yaml) ------
+
+
+class ClassRule(Cited):
+    """One row of a classification table: ``result`` when every variable in ``when`` takes one
+    of the listed values (variables not named are not used). The first matching row decides."""
+
+    id: str
+    result: str
+    when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    label: str
+    #: INRG rows: the pretreatment risk level of the group
+    risk: str | None = None
+
+
+class AgeCutoff(Cited):
+    id: str
+    months: float = Field(gt=0)
+    label: str
+
+
+class StageDef(Cited):
+    id: Literal["L1", "L2", "M", "MS"]
+    label: str
+
+
+class MetastaticSite(Frozen):
+    id: str
+    label: str
+    ms_site: bool
+
+
+class IdrfDef(Cited):
+    id: str
+    list: Literal["original", "cog"]
+    region: Literal["neck", "chest", "abdomen", "pelvis", "any"]
+    label: str
+
+
+class RiskLevelDef(Cited):
+    id: str
+    label: str
+    efs: str = ""
+
+
+class OutcomeFigure(Cited):
+    id: str
+    #: which results it describes: {"inrgss": [...], "inrg": [...], "cog": [...]}
+    applies: dict[Literal["inrgss", "inrg", "cog"], tuple[str, ...]]
+    text: str
+
+
+class StagingItem(Cited):
+    id: str
+    label: str = ""
+    short: str = ""
+    text: str = ""
+    min_idrfs: int | None = None
+
+
+class Staging(Frozen):
+    """``staging.yaml``: INRGSS, INRG pretreatment groups, COG 2021 risk, work-up, notes."""
+
+    #: the classifiers' variables and their values (the case vocabulary; checked on load)
+    variables: dict[str, tuple[str, ...]]
+    #: what each variable is, in words (for "MYCN status not known: ...")
+    variable_labels: dict[str, str] = Field(default_factory=dict)
+    title: str = "Neuroblastoma staging and risk"
+    age_cutoffs: tuple[AgeCutoff, ...]
+    stages: tuple[StageDef, ...]
+    metastatic_sites: tuple[MetastaticSite, ...]
+    ms_sites_source: Cited
+    inrgss_rules: tuple[ClassRule, ...]
+    idrfs: tuple[IdrfDef, ...]
+    inrg_risks: tuple[RiskLevelDef, ...]
+    inrg_rules: tuple[ClassRule, ...]
+    cog_rules: tuple[ClassRule, ...]
+    outcomes: tuple[OutcomeFigure, ...] = ()
+    workup: tuple[StagingItem, ...] = ()
+    practice: tuple[StagingItem, ...] = ()
+    oms_notes: tuple[StagingItem, ...] = ()
+
+    def cutoff(self, key: str) -> float:
+        return next(c.months for c in self.age_cutoffs if c.id == key)
+
+    @model_validator(mode="after")
+    def _rules_use_known_variables(self) -> Staging:
+        tables = {"inrgss_rules": self.inrgss_rules, "inrg_rules": self.inrg_rules}
+        tables["cog_rules"] = self.cog_rules
+        for name, rules in tables.items():
+            for rule in rules:
+                for var, values in rule.when.items():
+                    domain = self.variables.get(var)
+                    if domain is None:
+                        raise ValueError(f"{name}.{rule.id}: unknown variable {var!r}")
+                    bad = [v for v in values if v not in domain]
+                    if bad:
+                        raise ValueError(f"{name}.{rule.id}: {var} has no value(s) {bad}")
+        risks = {r.id for r in self.inrg_risks}
+        for rule in self.inrg_rules:
+            if rule.risk not in risks:
+                raise ValueError(f"inrg_rules.{rule.id}: unknown risk {rule.risk!r}")
+        if not self.cog_rules or self.cog_rules[-1].when:
+            raise ValueError("cog_rules: the last rule must be the unconditional default")
+        for cut in ("ms_max_age_months", "infant_age_months"):
+            if cut not in {c.id for c in self.age_cutoffs}:
+                raise ValueError(f"age_cutoffs: {cut} is required")
+        return self
+
+
+class Points(Cited):
+    id: str
+    label: str
+    points: int = Field(ge=0, le=10)
+
+
+class LevelDef(Cited):
+    id: Literal["definite", "probable", "possible", "non_pns"]
+    min: int = Field(ge=0)
+    label: str
+
+
+class RiskClassDef(Cited):
+    id: str
+    risk: str
+    label: str
+
+
+class ConsistentCancers(Cited):
+    id: str
+    cancers: tuple[str, ...]
+
+
+class WindowDef(Cited):
+    months: float = Field(gt=0)
+
+
+class PnsCare(Frozen):
+    """``pns_care.yaml``: the PNS-Care score of the 2021 PNS criteria."""
+
+    title: str = "PNS-Care score (2021 PNS criteria)"
+    phenotype_points: tuple[Points, ...]
+    antibody_points: tuple[Points, ...]
+    cancer_points: tuple[Points, ...]
+    follow_up_window_months: WindowDef
+    levels: tuple[LevelDef, ...]
+    phenotypes: tuple[RiskClassDef, ...] = ()
+    antibodies: tuple[RiskClassDef, ...] = ()
+    consistent_cancers: tuple[ConsistentCancers, ...] = ()
+    notes: tuple[StagingItem, ...] = ()
+
+    @model_validator(mode="after")
+    def _levels_descending(self) -> PnsCare:
+        mins = [lv.min for lv in self.levels]
+        if mins != sorted(mins, reverse=True) or not mins or mins[-1] != 0:
+            raise ValueError("levels: thresholds must descend and end at 0")
+        return self

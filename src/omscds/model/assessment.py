@@ -1,4 +1,4 @@
-"""The assessment omscds returns (shared/spec/case-format.md). Fields are only ever added."""
+"""The assessment omscds returns (docs/case-format.md). Fields are only ever added."""
 
 from __future__ import annotations
 
@@ -12,21 +12,28 @@ __all__ = [
     "Alert",
     "Assessment",
     "AssumptionNote",
+    "Classification",
     "CriterionResult",
     "DifferentialEntry",
     "KnowledgeBaseRef",
     "NextTest",
     "OmsResult",
+    "OrderReview",
     "PathwayResult",
     "PathwayStep",
+    "PnsCareResult",
     "Recommendation",
     "SeverityResult",
+    "StagingNote",
+    "StagingResult",
     "TumourEvidence",
     "TumourResult",
+    "WorkupItem",
 ]
 
 Probability = float
-BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis"]
+#: where a tumour may be: the body regions, and the breast (adults; not searched by chest CT)
+BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
 
 
 class _Out(BaseModel):
@@ -216,6 +223,119 @@ class PathwayResult(_Out):
     uncovered: tuple[str, ...] = ()
     steps: tuple[PathwayStep, ...] = ()
     sources: tuple[str, ...] = ()
+    #: how loudly an EHR should show where the patient stands ("none": no question is open)
+    level: Literal["none", "info", "warning", "critical"] = "info"
+
+
+class OrderReview(_Out):
+    """An order that cannot complete the tumour search, answered with the pathway's own step.
+
+    Produced by ``reasoning.review_orders`` for the CDS order hooks; ``proposal`` is the
+    search-completing step the pathway orders now.
+    """
+
+    ordered: tuple[str, ...]
+    #: what was ordered and what is proposed, as the message names them ("MIBG", "MRI")
+    ordered_label: str
+    proposal_label: str
+    message: str
+    proposal: PathwayStep
+    uncovered: tuple[str, ...]
+    #: P(tumour) if the ordered test came back negative, per ordered modality
+    if_negative: dict[str, float] = Field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+
+class Classification(_Out):
+    """A classifier's answer (INRGSS stage, INRG group or risk, COG 2021 risk).
+
+    ``result`` is given only when one result is possible; otherwise ``possible`` lists every
+    result still open and ``missing`` the unknown inputs that decide between them.
+    """
+
+    system: Literal["inrgss", "inrg_group", "inrg_risk", "cog_2021"]
+    label: str
+    result: str | None = None
+    possible: tuple[str, ...] = ()
+    #: the table row that decided (when ``result`` is given)
+    rule: str | None = None
+    rule_label: str = ""
+    #: deciding inputs not known (variable ids) and what they are, in words
+    missing: tuple[str, ...] = ()
+    missing_labels: tuple[str, ...] = ()
+    explanation: str = ""
+    #: the answer rests on a row or value marked as an assumption (UNCONFIRMED in the notes)
+    assumption: bool = False
+    assumption_note: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class WorkupItem(_Out):
+    """One item of the neuroblastoma staging work-up and whether it is still missing."""
+
+    id: str
+    label: str
+    short: str = ""
+    status: Literal["missing", "done", "conditional", "not_needed"]
+    note: str = ""
+    #: the pathway rule that orders it when missing
+    rule: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+class StagingNote(_Out):
+    id: str
+    text: str
+    assumption: bool = False
+    sources: tuple[str, ...] = ()
+
+
+class StagingResult(_Out):
+    """Neuroblastoma staging and risk once a tumour is found (INRGSS, INRG, COG 2021)."""
+
+    stage: Classification
+    inrg_group: Classification
+    inrg_risk: Classification
+    cog_risk: Classification
+    idrfs_present: tuple[str, ...] = ()
+    idrf_count: int = 0
+    metastases_present: tuple[str, ...] = ()
+    workup: tuple[WorkupItem, ...] = ()
+    #: every deciding input still unknown, in words (union over the classifiers)
+    missing: tuple[str, ...] = ()
+    outcomes: tuple[StagingNote, ...] = ()
+    practice: tuple[StagingNote, ...] = ()
+    oms_notes: tuple[StagingNote, ...] = ()
+    notes: tuple[str, ...] = ()
+    #: one line for a CDS card or a summary: stage, groups, what is missing
+    summary: str = ""
+    title: str = ""
+    sources: tuple[str, ...] = ()
+
+
+class PnsCareResult(_Out):
+    """The 2021 PNS-Care score: phenotype + antibody + cancer points and the diagnostic level.
+
+    ``level`` is given only when every still-unknown input leaves it unchanged.
+    """
+
+    phenotype: str
+    phenotype_points: int | None = None
+    antibody: str
+    antibody_points: int | None = None
+    cancer: str
+    cancer_points: int | None = None
+    total: int | None = None
+    total_range: tuple[int, int]
+    level: Literal["definite", "probable", "possible", "non_pns"] | None = None
+    levels_possible: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    #: which parts of this score rest on values marked as assumptions (UNCONFIRMED)
+    assumption_parts: tuple[str, ...] = ()
+    notes: tuple[StagingNote, ...] = ()
+    explanation: str = ""
+    title: str = ""
+    sources: tuple[str, ...] = ()
 
 
 class AssumptionNote(_Out):
@@ -241,3 +361,7 @@ class Assessment(_Out):
     disclaimer: str
     #: the clinical pathway: phase, why, what moves it on, and the steps with their conditions
     pathway: PathwayResult | None = None
+    #: neuroblastoma staging and risk once a tumour is found (None: not applicable)
+    staging: StagingResult | None = None
+    #: the 2021 PNS-Care score (None: no paraneoplastic question)
+    pns_care: PnsCareResult | None = None

@@ -1,8 +1,13 @@
-"""The case a user gives (shared/spec/case-format.md): parsed strictly, never silently ignored."""
+"""The case a user gives (docs/case-format.md): parsed strictly, never silently ignored."""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
+import re
+import typing
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
@@ -19,19 +24,25 @@ from omscds.errors import InputError, format_path
 __all__ = [
     "BODY_REGIONS",
     "HISTOLOGIES",
+    "METASTATIC_SITES",
     "MODALITIES",
     "REGIONS",
     "RESULTS",
+    "Biology",
     "Case",
     "FindingState",
     "Histology",
     "History",
     "Modality",
+    "Paraneoplastic",
+    "Pathology",
+    "Primary",
     "PriorCancer",
     "Region",
     "Resection",
     "Severity",
     "TestResult",
+    "TumourDetails",
     "parse_case",
 ]
 
@@ -174,6 +185,92 @@ class TestResult(_Strict):
         return self
 
 
+# --- the tumour once found: staging and risk inputs (issue 14) -----------------------------------
+InpcCategory = Literal["gn_maturing", "gnb_intermixed", "gnb_nodular", "neuroblastoma"]
+Differentiation = Literal["undifferentiated", "poorly_differentiated", "differentiating"]
+MetastaticSite = Literal[
+    "bone_marrow", "liver", "skin", "bone", "distant_nodes", "lung", "cns", "other"
+]
+METASTATIC_SITES: tuple[str, ...] = MetastaticSite.__args__  # type: ignore[attr-defined]
+PrimarySite = Literal[
+    "adrenal",
+    "retroperitoneal",
+    "paraspinal",
+    "posterior_mediastinum",
+    "cervical",
+    "presacral",
+    "pelvic",
+    "other",
+]
+
+
+class Primary(_Strict):
+    """The primary tumour: body region, site and largest diameter."""
+
+    region: Literal["neck", "chest", "abdomen", "pelvis"] | None = None
+    site: PrimarySite | None = None
+    size_mm: float | None = Field(default=None, gt=0, le=500, strict=True)
+    location: str | None = None
+
+
+class Pathology(_Strict):
+    """INPC histology (International Neuroblastoma Pathology Classification)."""
+
+    category: InpcCategory | None = None
+    #: grade of differentiation (neuroblastoma, or the nodule of a nodular ganglioneuroblastoma)
+    differentiation: Differentiation | None = None
+    #: mitosis-karyorrhexis index
+    mki: Literal["low", "intermediate", "high"] | None = None
+    #: the INPC prognostic group: favourable (FH) or unfavourable (UH) histology
+    inpc: Literal["favourable", "unfavourable"] | None = None
+
+
+class Biology(_Strict):
+    """Tumour genetics: MYCN, segmental chromosome aberrations (SCA: 1p, 11q), ploidy."""
+
+    mycn: Literal["amplified", "not_amplified"] | None = None
+    aberration_11q: bool | None = None
+    aberration_1p: bool | None = None
+    #: any segmental chromosome aberration (1p or 11q loss among them)
+    sca: bool | None = None
+    #: hyperdiploid (DNA index > 1) or diploid (DNA index 1)
+    ploidy: Literal["hyperdiploid", "diploid"] | None = None
+    dna_index: float | None = Field(default=None, gt=0, le=10, strict=True)
+
+
+class TumourDetails(_Strict):
+    """What staging and risk grouping need once a tumour is found. Everything is optional: an
+    input not given is unknown, and the classifiers say what it would decide."""
+
+    primary: Primary = Field(default_factory=Primary)
+    #: image-defined risk factors (ids of staging.yaml) reported present or absent
+    idrfs: dict[str, Literal["present", "absent"]] = Field(default_factory=dict)
+    #: the radiologist reviewed every IDRF: those not listed as present are absent
+    idrf_review_complete: bool | None = None
+    #: distant metastatic sites: present, absent or unknown (not listed: unknown)
+    metastases: dict[MetastaticSite, FindingState] = Field(default_factory=dict)
+    pathology: Pathology = Field(default_factory=Pathology)
+    biology: Biology = Field(default_factory=Biology)
+    spinal_cord_compression: bool | None = None
+    #: symptoms from the tumour itself (for MS: e.g. evolving hepatomegaly, respiratory compromise)
+    symptomatic: bool | None = None
+    #: the primary takes up MIBG (False: FDG-PET for the metastatic work-up)
+    mibg_avid: bool | None = None
+
+
+class Paraneoplastic(_Strict):
+    """Inputs of the 2021 PNS-Care score that the rest of the case does not carry."""
+
+    phenotype: Literal["high_risk", "intermediate_risk", "not_related"] | None = None
+    antibody_risk: Literal["high", "intermediate", "negative"] | None = None
+    #: a cancer found: consistent with phenotype and antibody, not consistent, or none found
+    cancer: Literal["consistent", "not_consistent", "none"] | None = None
+    #: the onconeural antigen is shown in the tumour (a non-consistent cancer then scores 4)
+    antigen_expression: bool | None = None
+    #: follow-up since the neurological syndrome began, in months (the 2-year window)
+    follow_up_months: float | None = Field(default=None, ge=0, le=1200, strict=True)
+
+
 class Severity(_Strict):
     scale: str
     items: dict[str, int] = Field(default_factory=dict, strict=True)
@@ -191,7 +288,38 @@ class Case(_Strict):
     severity: Severity | None = None
     #: the date the case describes (a visit); used for surveillance intervals
     visit_date: dt.date | None = None
+    #: the tumour once found: primary, IDRFs, metastases, histology, biology (issue 14)
+    tumour: TumourDetails | None = None
+    #: PNS-Care inputs not carried elsewhere (phenotype, antibody class, cancer, follow-up)
+    paraneoplastic: Paraneoplastic | None = None
     extensions: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _tumour_consistent(self) -> Case:
+        t = self.tumour
+        if t is None:
+            return self
+        b, p = t.biology, t.pathology
+        if b.sca is False and (b.aberration_11q or b.aberration_1p):
+            which = "aberration_11q" if b.aberration_11q else "aberration_1p"
+            raise ValueError(
+                f"@tumour.biology.sca: false contradicts {which}: true (11q and 1p aberrations "
+                "are segmental chromosome aberrations)"
+            )
+        if (
+            b.dna_index is not None
+            and b.ploidy is not None
+            and (b.ploidy == "hyperdiploid") != (b.dna_index > 1)
+        ):
+            raise ValueError(
+                f"@tumour.biology.ploidy: {b.ploidy!r} contradicts dna_index {b.dna_index:g}"
+            )
+        if p.differentiation is not None and p.category in ("gn_maturing", "gnb_intermixed"):
+            raise ValueError(
+                "@tumour.pathology.differentiation: a grade of differentiation applies to "
+                f"neuroblastoma and nodular ganglioneuroblastoma, not {p.category!r}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _dates_not_after_visit(self) -> Case:
@@ -205,18 +333,62 @@ class Case(_Strict):
         return self
 
 
+def did_you_mean(word: object, options: Iterable[str]) -> str:
+    """A "did you mean" hint for a misspelt name (empty when nothing is close).
+
+    >>> did_you_mean("findngs", ["findings", "tests"])
+    "; did you mean 'findings'?"
+    >>> did_you_mean("zzz", ["findings"])
+    ''
+    """
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name (and alias) of ``model`` and of the models nested in it."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    stack: list[Any] = []
+    for name, info in model.model_fields.items():
+        names.add(info.alias or name)
+        stack.append(info.annotation)
+    while stack:
+        ann = stack.pop()
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            names |= _field_names(ann, seen)
+        else:
+            stack.extend(typing.get_args(ann))
+    return names
+
+
 def _message(err: Any) -> str:
     etype = err.get("type", "")
     ctx = err.get("ctx") or {}
     inp = err.get("input")
     if etype == "literal_error":
-        return f"{inp!r} is not one of {ctx.get('expected', '')}"
+        expected = str(ctx.get("expected", ""))
+        hint = did_you_mean(inp, re.findall(r"'([^']*)'", expected))
+        return f"{inp!r} is not one of {expected}{hint}"
     if etype == "extra_forbidden":
-        return "unknown field (put extra data under 'extensions')"
+        loc = err.get("loc") or ()
+        name = loc[-1] if loc else None
+        hint = did_you_mean(name, _known_fields())
+        return f"unknown field (put extra data under 'extensions'){hint}"
     if etype == "missing":
         return "required field is missing"
     msg = str(err.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
+
+
+@functools.cache
+def _known_fields() -> frozenset[str]:
+    return frozenset(_field_names(Case))
 
 
 def _dates(case: Case) -> list[tuple[str, dt.date]]:
@@ -247,7 +419,7 @@ def parse_case(data: Any, *, today: dt.date | None = None) -> Case:
     ...     parse_case({"age_months": 19, "tests": [{"modality": "mibg", "result": "postive"}]})
     ... except InputError as e:
     ...     print(e)
-    tests[0].result: 'postive' is not one of 'positive', 'negative', 'equivocal' or 'pending'
+    tests[0].result: 'postive' is not one of 'positive', 'negative', 'equivocal' or 'pending'; did you mean 'positive'?
     """
     if not isinstance(data, dict):
         raise InputError(f"a case must be a JSON/YAML object, not {type(data).__name__}")
@@ -256,7 +428,11 @@ def parse_case(data: Any, *, today: dt.date | None = None) -> Case:
     except ValidationError as exc:
         errors: list[tuple[str, str]] = []
         for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            loc = [
+                p
+                for p in err["loc"]
+                if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
+            ]
             msg = _message(err)
             # "regions: ..." raised inside the test validator belongs to the regions field
             if msg.startswith("regions: "):

@@ -5,5 +5,15 @@ from __future__ import annotations
 from omscds.reasoning.criteria import evaluate_criteria, oms_status
 from omscds.reasoning.engine import assess, assess_data
 from omscds.reasoning.findings import ResolvedCase, resolve
+from omscds.reasoning.orders import review_orders, reviewed_modalities
 
-__all__ = ["ResolvedCase", "assess", "assess_data", "evaluate_criteria", "oms_status", "resolve"]
+__all__ = [
+    "ResolvedCase",
+    "assess",
+    "assess_data",
+    "evaluate_criteria",
+    "oms_status",
+    "resolve",
+    "review_orders",
+    "reviewed_modalities",
+]

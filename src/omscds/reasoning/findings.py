@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from omscds.errors import InputError, KnowledgeError
 from omscds.knowledge import KnowledgeBase
 from omscds.model import MODALITIES, REGIONS, Case
+from omscds.model.case import did_you_mean
 
 __all__ = ["ResolvedCase", "check_contract", "resolve"]
 
@@ -35,6 +36,25 @@ class ResolvedCase:
         return self.states.get(key) == "absent"
 
 
+def unknown_finding(raw_key: str, kb: KnowledgeBase) -> str:
+    """The message for a finding key the knowledge base does not know, with a hint."""
+    hint = did_you_mean(raw_key, kb.findings).removeprefix("; ")
+    known = ", ".join(sorted(kb.findings))
+    return f"unknown finding{f' ({hint})' if hint else ''}; known keys: {known}, or an HPO id"
+
+
+def finding_key_problems(findings: object, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """The unknown finding names of a raw (not yet validated) ``findings`` object, so that a
+    case with other errors reports them in the same pass."""
+    if not isinstance(findings, dict):
+        return []
+    return [
+        (f"findings.{k}", unknown_finding(k, kb))
+        for k in findings
+        if isinstance(k, str) and kb.finding_key(k) is None and not _HPO_ID.match(k)
+    ]
+
+
 def resolve(case: Case, kb: KnowledgeBase) -> ResolvedCase:
     """Map names and HPO ids to finding keys; reject unknown keys and contradictions.
 
@@ -60,8 +80,7 @@ def resolve(case: Case, kb: KnowledgeBase) -> ResolvedCase:
                     )
                 )
             else:
-                known = ", ".join(sorted(kb.findings))
-                errors.append((path, f"unknown finding; known keys: {known}, or an HPO id"))
+                errors.append((path, unknown_finding(raw_key, kb)))
             continue
         exact = raw_key == key or raw_key == kb.findings[key].hpo
         if not exact and value != "present":

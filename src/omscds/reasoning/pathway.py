@@ -128,6 +128,7 @@ def evaluate_pathway(
         uncovered=view.uncovered,
         steps=steps,
         sources=tuple(dict.fromkeys((*phase.source, *branch.source))),
+        level=phase.level,
     )
     return result, ordered
 

@@ -10,13 +10,18 @@ Conditional independence of tests given the tumour's presence and site is an ass
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import CountEvidence, Prior
 from omscds.model import BODY_REGIONS, NextTest, OmsResult, TestResult, TumourEvidence, TumourResult
-from omscds.reasoning.coverage import body_regions, is_tumour_positive, searched_regions
+from omscds.reasoning.coverage import (
+    SearchView,
+    body_regions,
+    is_tumour_positive,
+    searched_regions,
+)
 from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.findings import ResolvedCase
 from omscds.reasoning.probability import Masses, beta_interval, update_found, update_regions
@@ -119,7 +124,8 @@ def _region_weights(kb: KnowledgeBase, population: str) -> tuple[dict[str, float
         if dist.population != population:
             continue
         for region, count in dist.counts.items():
-            weights[region] += count
+            # a site beyond the body regions (the breast) gets the same pseudo-count
+            weights[region] = weights.get(region, a) + count
         sources.extend(s for s in dist.source if s not in sources)
     return weights, tuple(sources)
 
@@ -215,7 +221,16 @@ def _step(
     return update_regions(m, covered, test.result, s, c)
 
 
-def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> TumourContext:
+def assess_tumour(
+    rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase, view: SearchView | None = None
+) -> TumourContext:
+    """The occult-tumour probability, status and next tests.
+
+    ``view``: the search as the pathway sees it. When a relapse or OMS after a resection has
+    re-opened it, the question is a residual or recurrent tumour: only the tests after the
+    event count (the resected tumour's histology and the earlier negatives do not), starting
+    again from the population's prior.
+    """
     case = rc.case
     adult = case.age_months >= kb.param("adult_age_months")
     population = "adult" if adult else "child"
@@ -233,7 +248,10 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
     histology_idx: int | None = None
     positive_idx: list[int] = []
 
+    counted = {id(t) for t in view.tests} if view is not None and view.reopened else None
     for i, test in enumerate(case.tests):
+        if counted is not None and id(test) not in counted:
+            continue  # before the relapse or resection: not evidence about a recurrence
         if (
             test.histology is not None
             and test.result != "negative"
@@ -289,8 +307,8 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
                 f"a mass on {test.modality.upper()} of {', '.join(ordered)}: taken as the "
                 "tumour's site, not discounted by the share of tumours found there"
             )
-        if test.result == "negative" and len(covered) < len(BODY_REGIONS):
-            missing = [r for r in BODY_REGIONS if r not in covered]
+        if test.result == "negative" and len(covered) < len(point.regions):
+            missing = [r for r in point.regions if r not in covered]
             note = (
                 f"negative for {', '.join(ordered)} only; says nothing about {', '.join(missing)}"
             )
@@ -313,7 +331,11 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         )
         sources.extend(s for s in perf.sources if s not in sources)
 
-    searched = searched_regions(case, kb)
+    searched = (
+        {r: view.covered.get(r) for r in BODY_REGIONS}
+        if view is not None and view.reopened
+        else searched_regions(case, kb)
+    )
     required = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
     probability = point.probability
     interval = (min(low.probability, probability), max(high.probability, probability))
@@ -346,6 +368,15 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
             f"Not yet covered by CT/MRI: {', '.join(missing)}. "
             "MIBG, urine catecholamines, ultrasound and chest X-ray never complete the search."
         )
+    if counted is not None:
+        since = f"after {view.since}" if view is not None and view.since else "(undated event)"
+        explanation += (
+            f" The search re-opened: a residual or recurrent tumour is in question, and only the"
+            f" tests {since} count; the prior is the population's again (an assumption: no"
+            " published rate of residual or recurrent OMS-associated tumours)."
+        )
+        if "assumption" not in sources:
+            sources.append("assumption")
     if question:
         explanation += " Tumour question: " + "; ".join(question) + "."
     if adult:
@@ -373,16 +404,22 @@ def assess_tumour(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> Tumour
         sources=tuple(sources),
     )
     if status in ("search_incomplete", "not_found") and question:
-        result = result.model_copy(update={"next_tests": next_tests(rc, point, kb, adult)})
+        result = result.model_copy(
+            update={"next_tests": next_tests(rc, point, kb, adult, searched)}
+        )
     return TumourContext(result=result, question=tuple(question), masses=point, weights=weights)
 
 
 def _candidate_tests(
-    rc: ResolvedCase, kb: KnowledgeBase, adult: bool
+    rc: ResolvedCase,
+    kb: KnowledgeBase,
+    adult: bool,
+    searched: Mapping[str, str | None] | None = None,
 ) -> list[tuple[str, tuple[str, ...]]]:
     """The studies the ranking considers, as each modality's ``candidate`` says (modalities.yaml)."""
     case = rc.case
-    uncovered = tuple(r for r, by in searched_regions(case, kb).items() if by is None)
+    covered = searched if searched is not None else searched_regions(case, kb)
+    uncovered = tuple(r for r, by in covered.items() if by is None)
     done = {t.modality for t in case.tests if t.result in ("negative", "positive")}
     positive = {t.modality for t in case.tests if t.result == "positive"}
     population = "adult" if adult else "child"
@@ -407,13 +444,19 @@ def _candidate_tests(
     return out
 
 
-def next_tests(rc: ResolvedCase, m: Masses, kb: KnowledgeBase, adult: bool) -> tuple[NextTest, ...]:
+def next_tests(
+    rc: ResolvedCase,
+    m: Masses,
+    kb: KnowledgeBase,
+    adult: bool,
+    searched: Mapping[str, str | None] | None = None,
+) -> tuple[NextTest, ...]:
     """Rank the studies not yet done by yield (chance to find a tumour now) and burden.
 
     yield = P(tumour) x share of tumours in the covered regions x sensitivity (point values).
     """
     ranked: list[NextTest] = []
-    for modality, regions in _candidate_tests(rc, kb, adult):
+    for modality, regions in _candidate_tests(rc, kb, adult, searched):
         perf = performance(kb, modality)
         if not perf.informative:
             continue

@@ -66,6 +66,52 @@ def _pathway(a: Assessment, nums: dict[str, int]) -> Section | None:
     return Section("Where the patient stands and what comes next", tuple(lines))
 
 
+def _staging(a: Assessment, nums: dict[str, int]) -> Section | None:
+    """The tumour's stage and risk groups, what is still missing, and the cited notes."""
+    s = a.staging
+    if s is None:
+        return None
+    lines: list[Line] = []
+    for c in (s.stage, s.inrg_group, s.inrg_risk, s.cog_risk):
+        style = "strong" if c.result is not None else "warning"
+        lines.append(Line(f"{c.explanation}{_cite(c.sources, nums)}", style, 1))
+        if c.assumption_note:
+            lines.append(Line(c.assumption_note, "muted", 2))
+    if s.idrfs_present:
+        lines.append(Line(f"IDRFs present ({s.idrf_count}): {', '.join(s.idrfs_present)}", "", 1))
+    for w in s.workup:
+        if w.status in ("missing", "conditional"):
+            mark = "MISSING" if w.status == "missing" else "IF NEEDED"
+            note = f" ({w.note})" if w.note else ""
+            lines.append(Line(f"{mark}: {w.label}{note}{_cite(w.sources, nums)}", "warning", 1))
+    for group in (s.practice, s.outcomes, s.oms_notes):
+        for n in group:
+            lines.append(Line(f"{n.text}{_cite(n.sources, nums)}", "info", 1))
+    for note in s.notes:
+        lines.append(Line(f"Read from the case: {note}", "muted", 1))
+    return Section(s.title or "Staging and risk", tuple(lines))
+
+
+def _pns_care(a: Assessment, nums: dict[str, int]) -> Section | None:
+    p = a.pns_care
+    if p is None:
+        return None
+    lines = [Line(f"{p.explanation}{_cite(p.sources, nums)}", "strong")]
+    for m in p.missing:
+        lines.append(Line(f"Open: {m}", "warning", 1))
+    if p.assumption_parts:
+        lines.append(
+            Line(
+                "Rests on UNCONFIRMED values (assumptions): " + "; ".join(p.assumption_parts),
+                "muted",
+                1,
+            )
+        )
+    for n in p.notes:
+        lines.append(Line(f"{n.text}{_cite(n.sources, nums)}", "info", 1))
+    return Section(p.title or "PNS-Care score", tuple(lines))
+
+
 def _cite(sources: tuple[str, ...], numbers: dict[str, int]) -> str:
     refs = []
     for s in sources:
@@ -93,6 +139,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     path = _pathway(a, nums)
     if path is not None:
         sections.append(path)
+    staging = _staging(a, nums)
+    if staging is not None:
+        sections.append(staging)
 
     if a.alerts:
         sections.append(
@@ -167,6 +216,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     if t.status != "not_applicable":
         tl.append(Line(t.explanation, "muted"))
     sections.append(Section("Occult tumour", tuple(tl)))
+    pns = _pns_care(a, nums)
+    if pns is not None:
+        sections.append(pns)
 
     if t.next_tests:
         sections.append(

@@ -17,6 +17,7 @@ from omscds.storage.database import (
 )
 from omscds.storage.longitudinal import HistoryEntry, build_assessment_case
 from omscds.storage.privacy import check_patient_key
+from omscds.storage.reassess import ReassessItem, ReassessRun, reassess
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -42,6 +43,8 @@ __all__ = [
     "Page",
     "PatientHistory",
     "PatientSummary",
+    "ReassessItem",
+    "ReassessRun",
     "Registry",
     "RelapseRecord",
     "StoredAssessment",
@@ -59,6 +62,7 @@ __all__ = [
     "open_registry",
     "parse_agent",
     "parse_date",
+    "reassess",
     "resolve_url",
     "verify_audit",
 ]

@@ -51,6 +51,7 @@ from omscds.storage.privacy import (
     check_free_text,
     check_patient_key,
 )
+from omscds.storage.reassess import ReassessItem, ReassessRun, reassess
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -393,6 +394,11 @@ class Registry:
         """Assess a stored visit now (with this registry's knowledge base) and store it."""
         with self.transaction() as conn:
             return self._assess_visit(conn, visit_uid)
+
+    def reassess(self, **options: Any) -> Iterator[ReassessItem | ReassessRun]:
+        """Re-assess every patient's latest visit with this registry's knowledge base
+        (``storage.reassess.reassess``: the options, resumable, which advice changed)."""
+        return reassess(self, **options)
 
     def assess_latest(self, key: str) -> StoredAssessment:
         """Assess the patient's latest visit with everything recorded before it."""

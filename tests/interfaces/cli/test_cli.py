@@ -111,6 +111,49 @@ def test_bad_input_exits_2_with_the_field(
 def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "assess", "/no/such/case.json")
     assert code == 2 and "no such file" in err
+    assert err.count("/no/such/case.json") == 1  # the file named once, not twice
+
+
+def test_every_problem_at_once_with_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown finding is reported with the contract's errors, not after they are fixed."""
+    p = tmp_path / "typos.json"
+    p.write_text(
+        json.dumps(
+            {
+                "age_months": "x",
+                "findngs": {},
+                "findings": {"opsoclonos": "present", "ataxia": "presnt"},
+                "tests": [{"modality": "mibj", "result": "negative"}],
+            }
+        )
+    )
+    code, _, err = run(capsys, "assess", str(p))
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 5, err  # one line per problem
+    assert len(set(lines)) == len(lines)
+    for hint in ("'findings'?", "'present'?", "'mibg'?", "'opsoclonus'?"):
+        assert sum(hint in line for line in lines) == 1, (hint, err)
+    assert "age_months" in err
+
+
+def test_brief_is_one_line_per_case(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = sorted((ROOT / "examples").glob("*.json"))
+    code, out, _ = run(capsys, "assess", "-f", "brief", *map(str, cases))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(cases)
+    for path, line in zip(cases, lines, strict=True):
+        assert line.startswith(f"{path.stem}: ") and "| phase " in line and "| next: " in line
+
+
+def test_reports_are_not_hard_wrapped_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "assess", str(SEED), "-f", "markdown")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) > 100  # long lines kept whole
+    assert any(line.startswith("**Phase: ") and line.endswith("**") for line in out.splitlines())
 
 
 def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -219,9 +219,10 @@ def test_one_card_with_readable_citations(kit, kb) -> None:
 )
 def test_order_codes(kb, system: str, code: str, ordered: bool) -> None:
     from omscds.interop.cdshooks.services import ordered_modalities
+    from omscds.reasoning import reviewed_modalities
 
     sr = {"resourceType": "ServiceRequest", "code": {"coding": [{"system": system, "code": code}]}}
-    assert bool(ordered_modalities(sr, kb.terminology)) is ordered
+    assert bool(ordered_modalities(sr, kb.terminology, reviewed_modalities(kb))) is ordered
 
 
 def test_a_hostile_fhir_server_cannot_crash_the_hook(kit) -> None:

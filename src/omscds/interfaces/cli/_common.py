@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the knowledge base (pydantic schemas) loads only when a com
 
 __all__ = ["err_console", "load_kb", "out_console", "print_error", "read_document"]
 
-out_console = Console(highlight=False, soft_wrap=False)
+out_console = Console(highlight=False, soft_wrap=True)  # reports are never hard-wrapped
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -33,7 +33,7 @@ def read_document(path: str) -> Any:
     else:
         p = Path(path)
         if not p.exists():
-            raise InputError(f"no such file: {path}", path=name)
+            raise InputError("no such file", path=name)
         if p.is_dir():
             raise InputError(f"is a directory, not a case file: {path}", path=name)
         try:
@@ -65,4 +65,7 @@ def print_error(exc: OmscdsError, source: str | None = None) -> None:
                 f"[red]error[/red]: {prefix}{path}: {msg}", markup=True, soft_wrap=True
             )
     else:
-        err_console.print(f"[red]error[/red]: {prefix}{exc}", markup=True, soft_wrap=True)
+        text = str(exc)
+        if source and isinstance(exc, OmscdsError) and exc.path == source:
+            text = exc.message  # the path is the file itself: say it once
+        err_console.print(f"[red]error[/red]: {prefix}{text}", markup=True, soft_wrap=True)

@@ -1,10 +1,11 @@
-"""``omscds assess CASE... [--format text|json|markdown]``."""
+"""``omscds assess CASE... [--format text|json|markdown|brief]``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -40,6 +41,7 @@ class Format(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    brief = "brief"
 
 
 def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
@@ -72,7 +74,9 @@ def register(app: typer.Typer) -> None:
     @app.command("assess")
     def assess_cmd(
         cases: list[str] = typer.Argument(..., help="Case files (JSON or YAML); '-' reads stdin."),
-        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+        fmt: Format = typer.Option(
+            Format.text, "--format", "-f", help="Output format (brief: one line per case)."
+        ),
         knowledge: str | None = typer.Option(
             None, "--knowledge", help="Use another knowledge-base directory."
         ),
@@ -106,10 +110,21 @@ def register(app: typer.Typer) -> None:
                 continue
             if fmt is Format.json:
                 results.append(assessment.model_dump(mode="json"))
+            elif fmt is Format.brief:
+                from omscds.reports.brief import brief_line
+
+                out_console.print(
+                    brief_line(assessment, kb, Path(path).stem if path != "-" else None),
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             elif fmt is Format.markdown:
-                out_console.print(render_markdown(assessment, kb), markup=False, highlight=False)
+                out_console.print(
+                    render_markdown(assessment, kb), markup=False, highlight=False, soft_wrap=True
+                )
             else:
-                out_console.print(render_text(assessment, kb))
+                out_console.print(render_text(assessment, kb), soft_wrap=True)
         if fmt is Format.json and results:
             doc = results[0] if len(cases) == 1 else results
             typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))

@@ -166,6 +166,8 @@ def batch_cmd(
     out_console.print(f"{len(rows) - len(bad)} analysed, {len(bad)} refused; results in {out}")
     for r in bad:
         err_console.print(f"[red]error[/red]: {r['path']}: {r.get('error')}")
+    if bad:
+        raise typer.Exit(1)  # a refused study is a failure a script must see (results kept)
 
 
 def register(app: typer.Typer) -> None:

@@ -44,7 +44,7 @@ def build_app() -> typer.Typer:
         help="Decision support for opsoclonus-myoclonus syndrome and its occult tumour. "
         "It supports decisions; it does not diagnose.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 

@@ -85,9 +85,16 @@ def _print_history(h: PatientHistory) -> None:
         f"\n[bold]Latest assessment[/bold] (visit {a.visit_uid[:8]}, knowledge base "
         f"{a.kb_version}, sha256 {a.kb_sha256[:12]}…)"
     )
-    out_console.print(f"  OMS criteria: {doc['oms']['status']}")
+    out_console.print(f"  OMS criteria: {str(doc['oms']['status']).replace('_', ' ')}")
     t = doc["tumour"]
-    out_console.print(f"  tumour: {t['status']}, probability {t['probability']:.2f}")
+    status = str(t["status"]).replace("_", " ")
+    if t["status"] == "not_applicable":  # no headline probability without a tumour question
+        out_console.print(f"  tumour: {status}")
+    else:
+        out_console.print(f"  tumour: {status}, P(tumour) {t['probability']:.0%}")
+    path = doc.get("pathway")
+    if isinstance(path, dict):
+        out_console.print(f"  pathway: {path.get('phase_label') or path.get('phase')}")
     for rec in doc.get("recommendations", []):
         line = f"  - [{rec['kind']}] {rec['id']}: {rec.get('title') or ''}".rstrip(": ")
         out_console.print(line, markup=False)
@@ -348,6 +355,92 @@ def register(app: typer.Typer) -> None:
         if tmp and target:
             tmp.replace(target)  # only a complete export takes the file's name
             err_console.print(f"exported {n} records to {target}")
+
+    @reg_app.command("reassess")
+    def reassess_cmd(
+        database: str | None = _DB,
+        kb_dir: str | None = typer.Option(
+            None, "--kb", help="Knowledge-base directory to re-assess with (default: shipped)."
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", "-w", help="Local processes (default: every core; 1: no pool)."
+        ),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask distributed scheduler address (tcp://host:port)."
+        ),
+        threshold: float | None = typer.Option(
+            None,
+            "--threshold",
+            help="P(tumour) change that counts as changed advice (default: the knowledge "
+            "base's reassess_probability_change).",
+        ),
+        jsonl: str | None = typer.Option(
+            None, "--jsonl", help="Write one JSON line per re-assessed patient to this file."
+        ),
+        show_all: bool = typer.Option(False, "--all", help="List unchanged patients too."),
+        actor: str | None = _ACTOR,
+    ) -> None:
+        """Re-assess every patient's latest visit under a knowledge base; report whose advice
+        changed (phase, tumour status, P(tumour), recommendations). Resumable: visits already
+        assessed under that knowledge base are skipped."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from omscds.storage import ReassessItem, ReassessRun, open_registry
+
+        kb = load_kb(kb_dir)
+        target = Path(jsonl) if jsonl else None
+        if target is not None and not target.parent.exists():
+            raise InputError(f"no such directory: {target.parent}", path="jsonl")
+        reg = open_registry(database, kb, actor=actor)
+        items: list[ReassessItem] = []
+        run: ReassessRun | None = None
+        stream = target.open("a", encoding="utf-8") if target else None
+        try:
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"re-assessing under {kb.version}", total=None)
+                for out in reg.reassess(
+                    kb_dir=kb_dir,
+                    workers=workers,
+                    scheduler=scheduler,
+                    threshold=threshold,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                ):
+                    if isinstance(out, ReassessRun):
+                        run = out
+                        bar.update(task, total=out.total, completed=out.skipped)
+                        continue
+                    items.append(out)
+                    if stream is not None:
+                        stream.write(json.dumps(out.as_dict(), ensure_ascii=False) + "\n")
+        finally:
+            reg.close()
+            if stream is not None:
+                stream.close()
+        assert run is not None
+        shown = [i for i in items if show_all or i.changed]
+        if shown:
+            table = Table("patient", "visit", "before", "what changed", title="Advice changes")
+            for i in shown:
+                what = "; ".join(i.change.what) if i.change and i.change.what else "no change"
+                if i.change is None:
+                    what = "first assessment"
+                before = f"{i.before_kb} ({i.before_sha256[:8]})" if i.before_sha256 else "-"
+                table.add_row(i.patient_key, i.visit_date.isoformat(), before, what)
+            out_console.print(table)
+        err_console.print(
+            f"re-assessed {run.done} of {run.total} patients under knowledge base "
+            f"{run.kb_version} ({kb.sha256[:8]}): {run.changed} with changed advice"
+            + (f"; {run.skipped} already done" if run.skipped else "")
+            + (f"; JSON lines in {target}" if target else ""),
+            soft_wrap=True,
+        )
 
     @reg_app.command("import")
     def import_cmd(

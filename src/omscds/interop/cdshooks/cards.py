@@ -17,7 +17,7 @@ from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.outbound import service_requests
 from omscds.knowledge.schema import Source as Reference
 from omscds.knowledge.terminology import Terminology
-from omscds.model import BODY_REGIONS, Assessment
+from omscds.model import BODY_REGIONS, Assessment, OrderReview
 
 __all__ = [
     "OVERRIDE_REASONS",
@@ -43,8 +43,6 @@ OVERRIDE_REASONS = [
         ("clinical-judgement", "Clinical judgement: other plan"),
     )
 ]
-_OMS_ACTIVE = ("criteria_met", "possible")
-_TUMOUR_OPEN = ("suspected", "search_incomplete", "confirmed")
 _LEVEL = {"info": 0, "warning": 1, "critical": 2}
 _OMS_TEXT = {
     "criteria_met": "OMS criteria met",
@@ -135,6 +133,8 @@ def _detail(
     uncovered = _uncovered(a)
     if uncovered and t.status != "not_applicable":
         lines.append(f"Not yet covered by CT/MRI: {', '.join(uncovered)}.")
+    if a.staging is not None and a.staging.summary:
+        lines += ["", f"**Staging**: {a.staging.summary}"]
     if a.recommendations:
         lines += ["", "**Recommended work-up**:"]
         for r in a.recommendations:
@@ -193,11 +193,11 @@ def workup_card(
     so a chart opening shows one concise card, not one per alert.
     """
     t = a.tumour
-    if a.oms.status not in _OMS_ACTIVE and t.status not in _TUMOUR_OPEN:
+    # how loudly to show it is the pathway's (pathway.yaml phase `level`), raised by any alert
+    standing = a.pathway.level if a.pathway is not None else "info"
+    if standing == "none":
         return None
-    level = max((al.level for al in a.alerts), key=_LEVEL.__getitem__, default="info")
-    if t.status in ("suspected", "search_incomplete") and a.oms.status in _OMS_ACTIVE:
-        level = max(level, "warning", key=_LEVEL.__getitem__)
+    level = max((standing, *(al.level for al in a.alerts)), key=_LEVEL.__getitem__, default="info")
     uncovered = _uncovered(a)
     summary = f"{_OMS_TEXT[a.oms.status]}: tumour {t.status.replace('_', ' ')}"
     if t.status == "search_incomplete" and uncovered:
@@ -241,69 +241,54 @@ def alert_cards(a: Assessment, refs: Mapping[str, Reference] | None = None) -> l
 
 def order_warning_card(
     a: Assessment,
+    review: OrderReview | None,
     *,
-    ordered: Sequence[str],
     patient_ref: str | None,
     order_ids: Sequence[str],
-    labels: Mapping[str, str] | None = None,
     warnings: Sequence[object] = (),
     refs: Mapping[str, Reference] | None = None,
     terms: Terminology | None = None,
 ) -> Card | None:
-    """Warn when MIBG or urine catecholamines are ordered for a child with OMS but no CT/MRI.
+    """The order card for a review (``reasoning.review_orders``), or None when there is none.
 
-    Those studies never complete the tumour search (knowledge base ``modalities``:
-    ``completes_search``); the suggestion creates an MRI proposal for the uncovered regions.
+    The suggestion proposes the pathway's own search-completing step (the same advice as the
+    patient-view card); the card only maps the review to CDS Hooks.
     """
-    if a.oms.status not in _OMS_ACTIVE or a.tumour.population != "child":
+    if review is None:
         return None
-    if a.tumour.status not in ("search_incomplete",):
-        return None
-    uncovered = _uncovered(a)
-    if not uncovered:
-        return None
-    names = labels or {}
-    what = " and ".join(sorted({names.get(m, m.replace("_", " ")) for m in ordered}))
-    where = ", ".join(uncovered[:-1]) + (" and " if len(uncovered) > 1 else "") + uncovered[-1]
-    srs = service_requests(
-        None,
-        patient_ref=patient_ref,
-        terms=terms,
-        modality="mri",
-        regions=uncovered,
-        text=f"MRI of {where}",
-        note="Cross-sectional imaging is needed to complete the tumour search in OMS.",
-        validate=False,
-    )
-    detail = (
-        f"{what} cannot complete the tumour search in a child with "
-        f"{_OMS_TEXT[a.oms.status]}. Cross-sectional imaging (CT/MRI) of {where} has not "
-        "been done."
-    )
-    for nt in a.tumour.next_tests:
-        if nt.modality in ordered:
-            detail += (
-                f" A negative {names.get(nt.modality, nt.modality)} would still leave P(tumour) "
-                f"{nt.probability_if_negative:.0%}."
-            )
-    detail += "\n\n" + _detail(a, warnings, refs)
+    step = review.proposal
+    rec = next((r for r in a.recommendations if r.id == step.rule), None)
+    srs = service_requests(rec, patient_ref=patient_ref, terms=terms, validate=False) if rec else []
+    detail = review.message
+    for modality, p in review.if_negative.items():
+        name = review.ordered_label if len(review.ordered) == 1 else modality.replace("_", " ")
+        detail += f" A negative {name} would still leave P(tumour) {p:.0%}."
+    detail += "\n\n" + _detail(a, warnings, refs, review.sources)
     if order_ids:
         detail += f"\n\nOrders checked: {', '.join(order_ids)}."
     return Card(
-        summary=shorten(f"{what} alone will not exclude the tumour: add MRI of {where}"),
+        summary=shorten(
+            f"{review.ordered_label} alone will not exclude the tumour: add {review.proposal_label}"
+        ),
         detail=detail,
         indicator="warning",
         source=SOURCE,
         suggestions=[
             Suggestion(
-                label=f"Add MRI of {where}",
+                label=shorten(f"Add {review.proposal_label}", 80),
                 isRecommended=True,
                 actions=[
-                    Action(type="create", description=f"Propose {sr['code']['text']}", resource=sr)
+                    Action(
+                        type="create",
+                        description=shorten(f"Propose {sr['code']['text']}", 200),
+                        resource=sr,
+                    )
                     for sr in srs
                 ],
             )
-        ],
-        selectionBehavior="at-most-one",
+        ]
+        if srs
+        else None,
+        selectionBehavior="at-most-one" if srs else None,
         overrideReasons=OVERRIDE_REASONS,
     )

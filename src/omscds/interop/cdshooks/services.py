@@ -18,9 +18,9 @@ from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.jsonshape import codings
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.terminology import Terminology
-from omscds.reasoning import assess
+from omscds.reasoning import assess, review_orders, reviewed_modalities
 
-__all__ = ["CHECKED", "PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
+__all__ = ["PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
 
 _LEVEL = {"info": 0, "warning": 1, "critical": 2}
 
@@ -85,17 +85,16 @@ def _draft_orders(req: CdsRequest) -> Iterator[tuple[str, dict[str, Any]]]:
             yield ref, res
 
 
-#: the orders this service checks: they cannot complete the tumour search on their own
-CHECKED = frozenset({"mibg", "urine_catecholamines"})
-
-
-def ordered_modalities(order: dict[str, Any], terms: Terminology) -> set[str]:
-    """MIBG or urine catecholamines named by a ServiceRequest's code (CPT, LOINC, SNOMED, ours).
+def ordered_modalities(
+    order: dict[str, Any], terms: Terminology, checked: frozenset[str]
+) -> set[str]:
+    """The reviewed modalities (``checked``) a ServiceRequest names (CPT, LOINC, SNOMED, ours).
 
     >>> from omscds.knowledge import load_knowledge
     >>> sr = {"resourceType": "ServiceRequest",
     ...       "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "78801"}]}}
-    >>> ordered_modalities(sr, load_knowledge().terminology)
+    >>> kb = load_knowledge()
+    >>> ordered_modalities(sr, kb.terminology, reviewed_modalities(kb))
     {'mibg'}
     """
     if order.get("resourceType") != "ServiceRequest":
@@ -104,11 +103,11 @@ def ordered_modalities(order: dict[str, Any], terms: Terminology) -> set[str]:
     for cd in codings(order.get("code")):
         entry = terms.entry("procedures", cd.sid, cd.code)
         analyte = terms.concept("observations", cd.sid, cd.code)
-        if entry is not None and entry.modality in CHECKED:
+        if entry is not None and entry.modality in checked:
             found.add(entry.modality)
-        elif analyte in ("hva", "vma"):
+        elif analyte in ("hva", "vma") and "urine_catecholamines" in checked:
             found.add("urine_catecholamines")
-        elif cd.system == c.omscds_system("modality") and cd.code in CHECKED:
+        elif cd.system == c.omscds_system("modality") and cd.code in checked:
             found.add(cd.code)
     return found
 
@@ -142,10 +141,12 @@ async def run_hook(
         raise InputError("patientId is required", path="context.patientId")
     orders: list[tuple[str, set[str]]] = []
     if service.hook != "patient-view":
+        # only orders the pathway reviews (pathway.yaml order_review); others need no I/O
+        checked = reviewed_modalities(kb)
         orders = [
             (ref, m)
             for ref, res in _draft_orders(req)
-            if (m := ordered_modalities(res, kb.terminology))
+            if (m := ordered_modalities(res, kb.terminology, checked))
         ]
         if not orders:
             return CdsResponse(cards=[])  # nothing this service checks: answer before any I/O
@@ -181,10 +182,9 @@ async def run_hook(
         modalities = set().union(*(m for _, m in orders))
         card = order_warning_card(
             assessment,
-            ordered=sorted(modalities),
+            review_orders(assessment, modalities, kb),
             patient_ref=patient_ref,
             order_ids=[ref for ref, _ in orders],
-            labels={m: kb.modalities[m].label for m in modalities if m in kb.modalities},
             warnings=warnings,
             refs=kb.sources,
             terms=kb.terminology,

@@ -17,6 +17,7 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from omscds.interop.fhir import codes as c
+from omscds.interop.fhir.staging import staging_entries
 from omscds.knowledge.codes import Code
 from omscds.knowledge.terminology import Terminology
 from omscds.model import REGIONS, Alert, Assessment, Recommendation
@@ -311,6 +312,7 @@ def assessment_bundle(
             "resource": oms_observation(a, patient_ref=patient_ref, now=now, terms=terms),
         },
     ]
+    entries += staging_entries(a, patient_ref=patient_ref, now=now)  # issue 14: stage, risk
     for rec in a.recommendations:
         if rec.kind in ("imaging", "laboratory"):
             for sr in service_requests(

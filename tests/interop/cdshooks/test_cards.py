@@ -1,0 +1,52 @@
+"""Cards only map what the reasoning decided: the pathway's level, its order review, staging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omscds.interop.cdshooks.cards import order_warning_card, workup_card
+from omscds.knowledge import KnowledgeBase
+from omscds.reasoning import assess_data, review_orders
+
+
+def _card(kb: KnowledgeBase, case: dict[str, Any]) -> Any:
+    a = assess_data(case, kb)
+    return a, workup_card(a, patient_ref="Patient/x", refs=kb.sources, terms=kb.terminology)
+
+
+def test_the_indicator_is_the_pathway_level_raised_by_alerts(
+    kb: KnowledgeBase, examples: dict[str, dict[str, Any]]
+) -> None:
+    a, card = _card(kb, examples["seed1-02-mibg-negative"])
+    assert a.pathway is not None and a.pathway.level == "warning"
+    assert card is not None and card.indicator == "warning"
+    a, card = _card(kb, examples["post-infectious-ataxia"])
+    assert a.pathway is not None and a.pathway.level == "none"
+    assert card is None  # no question open: at most an alert card (services.run_hook)
+
+
+def test_a_found_tumour_card_carries_the_staging_line(
+    kb: KnowledgeBase, examples: dict[str, dict[str, Any]]
+) -> None:
+    a, card = _card(kb, examples["seed1-03-ct-positive"])
+    assert card is not None and card.indicator == "warning"
+    assert a.staging is not None and a.staging.summary
+    assert f"**Staging**: {a.staging.summary}" in card.detail
+    _, before = _card(kb, examples["seed1-02-mibg-negative"])  # nothing found: no staging
+    assert before is not None and "**Staging**" not in before.detail
+
+
+def test_the_order_card_proposes_the_pathways_own_step(
+    kb: KnowledgeBase, examples: dict[str, dict[str, Any]]
+) -> None:
+    a = assess_data(examples["seed1-02-mibg-negative"], kb)
+    review = review_orders(a, {"mibg"}, kb)
+    card = order_warning_card(
+        a, review, patient_ref="Patient/x", order_ids=["ServiceRequest/1"], terms=kb.terminology
+    )
+    assert card is not None and card.suggestions
+    proposed = [act.resource for s in card.suggestions for act in s.actions]
+    assert proposed and all(r["resourceType"] == "ServiceRequest" for r in proposed)
+    assert review is not None and review.message in card.detail
+    assert len(card.summary) < 140
+    assert order_warning_card(a, None, patient_ref="Patient/x", order_ids=[]) is None
