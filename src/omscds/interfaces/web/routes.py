@@ -86,7 +86,7 @@ def _case_from_json(text: str) -> dict[str, Any]:
     except InputError as exc:
         where = f" ({exc.path})" if exc.path else ""
         raise InputError(
-            f"the case sent with the form is not acceptable JSON{where}: {exc.message}",
+            f"the case sent with the form is not JSON omscds accepts{where}: {exc.message}",
             path="case_json",
         ) from None
     if not isinstance(case, dict):
