@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from omscds.interfaces.api import Settings, create_app
+from omscds.interfaces.api import create_app
 from omscds.interfaces.cli.main import main
 from omscds.interfaces.web.forms import CaseForm
 from omscds.interop.fhir import case_to_bundle
 from omscds.model import parse_case
 from omscds.reasoning import assess
+from tests.interfaces import authkit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = ["seed1-01-presentation", "seed1-02-mibg-negative", "child-mibg-positive"]
@@ -28,8 +29,8 @@ CASES = ["seed1-01-presentation", "seed1-02-mibg-negative", "child-mibg-positive
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    app = create_app(Settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
-    return TestClient(app)
+    app = create_app(authkit.settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
+    return TestClient(app, headers=authkit.bearer())
 
 
 def _case(name: str, today: dt.date) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from omscds.interop.cdshooks import CdsRequest, run_hook
 from omscds.interop.fhir import bundle_to_case
 from omscds.model import parse_case
 from omscds.reasoning import assess
+from tests.interfaces import authkit
 
 TODAY = dt.date(2026, 1, 10)
 SCT = "http://snomed.info/sct"
@@ -137,7 +138,8 @@ def test_mutated_bundles_never_crash_the_reader(kb, kit, data: st.DataObject, n:
 @given(data=st.data(), n=st.integers(min_value=1, max_value=3))
 def test_mutated_bundles_through_assess_are_4xx_at_worst(kit, data: st.DataObject, n: int) -> None:
     bundle = _mutate(kit.searchset(_resources(kit)), data, n)
-    with TestClient(create_app(Settings(public_base_url="http://127.0.0.1:8000"))) as client:
+    app = create_app(authkit.settings(public_base_url="http://127.0.0.1:8000"))
+    with TestClient(app, headers=authkit.bearer()) as client:
         r = client.post("/fhir/$assess", json=bundle)
     assert r.status_code < 500, r.text[:300]
 
@@ -162,7 +164,7 @@ def test_mutated_prefetch_never_crashes_a_hook(kb, kit, data: st.DataObject, n: 
 
 
 def test_hostile_json_is_a_400_on_fhir_and_cds(kit) -> None:
-    app = create_app(Settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
+    app = create_app(authkit.settings(public_base_url="http://127.0.0.1:8000", insecure_dev=True))
     deep = "[" * 100_000 + "]" * 100_000
     bodies = [
         deep,
@@ -170,7 +172,7 @@ def test_hostile_json_is_a_400_on_fhir_and_cds(kit) -> None:
         '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "x": NaN}}]}',
         '{"resourceType": "Bundle", "total": 1' + "0" * 5000 + "}",
     ]
-    with TestClient(app) as client:
+    with TestClient(app, headers=authkit.bearer()) as client:
         for body in bodies:
             for url in ("/fhir/$assess", "/cds-services/omscds-patient-view"):
                 r = client.post(url, content=body, headers={"content-type": "application/json"})

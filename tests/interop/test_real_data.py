@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from omscds.interfaces.api import Settings, create_app
+from omscds.interfaces.api import create_app
 from omscds.interop.fhir import bundle_to_case
+from tests.interfaces import authkit
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SYNTHEA = sorted((SHARED / "synthea").glob("*.json"))
@@ -29,7 +30,8 @@ def _expected_age(patient: dict[str, Any], today: dt.date) -> float:
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app(Settings(public_base_url="http://127.0.0.1:8000")))
+    app = create_app(authkit.settings(public_base_url="http://127.0.0.1:8000"))
+    return TestClient(app, headers=authkit.bearer())
 
 
 @pytest.mark.parametrize("path", SYNTHEA or [None], ids=lambda p: p.stem[:8] if p else "missing")

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from omscds.interfaces.api import create_app
+from tests.interfaces import authkit
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -35,7 +36,7 @@ def server_url() -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(authkit.settings()), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -82,6 +83,7 @@ def page(browser: Any, server_url: str, request: pytest.FixtureRequest) -> Itera
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(f"/login?token={authkit.TOKEN}")  # the URL `omscds serve` prints
     yield pg
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))

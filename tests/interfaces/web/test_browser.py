@@ -20,6 +20,7 @@ from omscds.knowledge import KnowledgeBase
 from omscds.model import BODY_REGIONS, Assessment
 from omscds.reasoning import assess_data
 from omscds.reports.html import _pct
+from tests.interfaces import authkit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -213,7 +214,9 @@ def nojs_page(browser: Any, server_url: str) -> Any:
             route.continue_() if route.request.url.startswith(server_url) else route.abort()
         ),
     )
-    yield context.new_page()
+    page = context.new_page()
+    page.goto(f"/login?token={authkit.TOKEN}")
+    yield page
     context.close()
 
 

@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from omscds.interfaces.api import create_app
 from omscds.interfaces.web.examples import load_example
 from omscds.knowledge import KnowledgeBase
 from omscds.storage import open_registry
+from tests.interfaces import authkit
 
 
 def test_pages_hidden_without_a_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMSCDS_DATABASE_URL", raising=False)
-    with TestClient(create_app()) as c:
+    with authkit.browser_client() as c:
         assert c.get("/registry").status_code == 404
         assert 'href="/registry"' not in c.get("/").text
 
@@ -29,7 +28,7 @@ def test_save_visit_list_and_timeline(
     monkeypatch.setenv("OMSCDS_DATABASE_URL", url)
     case = load_example("seed1-02-mibg-negative")
     case["severity"] = {"scale": next(iter(kb.severity_scales)), "total": 7}
-    with TestClient(create_app()) as c:
+    with authkit.browser_client() as c:
         page = c.post("/assess", data={"case_json": json.dumps(case)})
         assert 'action="/registry/visits"' in page.text
         r = c.post(

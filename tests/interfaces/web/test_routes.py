@@ -15,14 +15,15 @@ from omscds.interfaces.api import create_app
 from omscds.interfaces.web.examples import load_example
 from omscds.knowledge import KnowledgeBase
 from omscds.reasoning import assess_data
+from tests.interfaces import authkit
 
 SEED = "seed1-02-mibg-negative"
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    app: FastAPI = create_app()
-    with TestClient(app) as c:
+    app: FastAPI = create_app(authkit.settings())
+    with authkit.browser_client(app) as c:
         yield c
 
 

@@ -15,6 +15,7 @@ from omscds.interop.fhir.case_out import birth_date_for
 from omscds.interop.fhir.inbound import AGE_EXTENSION, HISTORY_FIELDS
 from omscds.model import History, parse_case
 from omscds.reasoning import assess_data
+from tests.interfaces import authkit
 
 TODAY = dt.date(2026, 1, 10)
 EXAMPLES = [
@@ -254,7 +255,7 @@ def test_round_trip_through_the_http_endpoint(kb, examples, name: str) -> None:
     original = HAND_MADE.get(name) or examples[name]
     today = dt.datetime.now(dt.UTC).date()  # the endpoint counts the age to its own today
     bundle = case_to_bundle(parse_case(original), kb, today=today)
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(authkit.settings()), headers=authkit.bearer()) as client:
         r = client.post(
             "/fhir/$assess", json=bundle, headers={"content-type": "application/fhir+json"}
         )

@@ -1,22 +1,34 @@
-"""``create_app(settings=None) -> FastAPI``: the one place the service is assembled."""
+"""``create_app(settings=None) -> FastAPI``: the one place the service is assembled.
+
+Around every request, outermost first: the access log, the security headers, CORS (only with an
+allow-list), the body guard (413 / 408), then the routes. Every route declares the role it
+needs (``interfaces.api.auth``); every error goes through the one table
+(``interfaces.api.problems``).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from omscds import __version__
 from omscds.interfaces.api import routes_cds, routes_fhir, routes_rest
-from omscds.interfaces.api.problems import BodySizeLimit, install_problem_handlers
+from omscds.interfaces.api.auth import install_auth
+from omscds.interfaces.api.deps import latest_today
+from omscds.interfaces.api.guards import AccessLog, BodyGuard, SecurityHeaders
+from omscds.interfaces.api.problems import install_problem_handlers
 from omscds.interfaces.api.settings import Settings
+from omscds.interfaces.api.work import PdfPool
 from omscds.interop.cdshooks import FeedbackStore, FhirServers, JwtVerifier
 from omscds.knowledge import load_knowledge
 
-__all__ = ["EXTRA_ROUTERS", "INSECURE_WARNING", "create_app"]
+__all__ = ["EXTRA_ROUTERS", "INSECURE_WARNING", "create_app", "latest_today"]
 
 log = logging.getLogger("omscds.api")
 INSECURE_WARNING = (
@@ -53,14 +65,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the FastAPI app; loads the knowledge base once into ``app.state.kb``."""
     settings = settings or Settings()
     kb = load_knowledge(settings.knowledge_dir)
+    pdf_pool = PdfPool(settings.pdf_workers, settings.pdf_queue, settings.knowledge_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        pdf_pool.close()
+        for name in ("registry", "web_registry"):
+            reg = getattr(app.state, name, None)
+            if reg is not None:
+                reg.close()
+
     app = FastAPI(
         title="omscds",
         version=__version__,
         description="Decision support for opsoclonus-myoclonus syndrome and its occult "
-        "neuroblastic tumour. It supports decisions; it does not diagnose.",
+        "neuroblastic tumour. It supports decisions; it does not diagnose. Every endpoint "
+        "but /healthz and /openapi.json needs authentication (docs/security.md).",
+        docs_url=None,  # Swagger UI loads scripts from a CDN and inline: not under our CSP
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.kb = kb
     app.state.settings = settings
+    app.state.pdf_pool = pdf_pool
     app.state.jwt_verifier = JwtVerifier(
         settings.cds_trusted_issuers,
         jwks_ttl=settings.jwks_cache_seconds,
@@ -74,16 +102,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.insecure_dev:
         log.warning(INSECURE_WARNING)
     install_problem_handlers(app)
+    auth = install_auth(app, settings)  # after the table: its 401 handler is more specific
     app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        BodyGuard, max_bytes=settings.max_request_bytes, timeout_s=settings.body_timeout_s
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(
+        SecurityHeaders, frame_ancestors=settings.frame_ancestors, https=settings.https
+    )
+    if settings.access_log:
+        app.add_middleware(AccessLog, key=lambda: auth.log_key)
 
     @app.get("/healthz", tags=["service"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__, "kb_version": kb.version}
 
     app.include_router(routes_rest.router)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import Request
 
 from omscds.interfaces.api.settings import Settings
 from omscds.knowledge import KnowledgeBase
 
-__all__ = ["get_kb", "get_settings"]
+__all__ = ["get_kb", "get_settings", "latest_today"]
 
 
 def get_kb(request: Request) -> KnowledgeBase:
@@ -20,3 +22,9 @@ def get_settings(request: Request) -> Settings:
     """The settings the app was created with (``app.state.settings``)."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def latest_today() -> dt.date:
+    """The latest calendar date anywhere on Earth now (UTC+14): a test dated after it is in
+    the future for every user, whatever their time zone."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()

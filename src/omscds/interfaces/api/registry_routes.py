@@ -1,8 +1,11 @@
 """HTTP endpoints of the longitudinal registry under ``/api/v1/registry`` (paginated listings).
 
 The database URL comes from ``OMSCDS_DATABASE_URL`` (else the default SQLite file); the registry
-is opened, and its schema created or upgraded, on the first request that needs it. Errors are
-problem+json bodies: 422 for bad input, 404 for an unknown patient, 503 for storage failures.
+is opened, and its schema created or upgraded, on the first request that needs it. Roles:
+clinician reads, registrar writes patients, visits, courses and relapses, auditor reads the
+audit log, admin exports and imports. Each request's registry records the caller as the audit
+actor. Errors come from the one table: 422 bad input, 404 unknown patient, 503 registry busy
+or at another schema revision. Every handler is a plain ``def`` (a worker thread).
 """
 
 from __future__ import annotations
@@ -19,53 +22,95 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from omscds.errors import InputError, NotFoundError, OmscdsError, StorageError
+from omscds import __version__
+from omscds.errors import InputError, StorageError
+from omscds.interfaces.api.auth import ADMIN, AUDITOR, CLINICIAN, REGISTRAR, Principal, require
 from omscds.interfaces.api.deps import get_kb
+from omscds.interfaces.api.guards import StrictJsonRoute
+from omscds.interfaces.api.problems import BodyError
+from omscds.interfaces.api.settings import Settings
 from omscds.knowledge import KnowledgeBase
+from omscds.model.strict import loads_json
 
 if TYPE_CHECKING:
     from omscds.storage import Registry
 
-__all__ = ["get_registry", "router"]
+__all__ = ["get_registry", "open_app_registry", "router"]
 
-router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+router = APIRouter(prefix="/api/v1/registry", tags=["registry"], route_class=StrictJsonRoute)
 _lock = threading.Lock()
 Limit = Query(50, ge=1, le=1000)
 #: bounded so that an absurd offset is a 422, not a database overflow
 Offset = Query(0, ge=0, le=2**62)
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated", "content": {"application/problem+json": {}}},
+    403: {"description": "Missing role", "content": {"application/problem+json": {}}},
+    503: {"description": "Registry busy", "content": {"application/problem+json": {}}},
+}
 
 
-def get_registry(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> Registry:
-    """The app's registry, opened lazily once (``app.state.registry``)."""
-    reg: Registry | None = getattr(request.app.state, "registry", None)
-    if reg is None:
-        with _lock:
-            reg = getattr(request.app.state, "registry", None)
-            if reg is None:
-                from omscds.storage import open_registry
+def open_app_registry(
+    request: Request, state_name: str, *, create: bool, url: str | None = None
+) -> Registry:
+    """The app's registry (``app.state.<state_name>``), opened once; a database at a schema
+    revision this omscds does not know (a newer one) is a StorageError (503), not a 500."""
+    reg: Registry | None = getattr(request.app.state, state_name, None)
+    if reg is not None:
+        return reg
+    with _lock:
+        reg = getattr(request.app.state, state_name, None)
+        if reg is None:
+            from alembic.util import CommandError
 
-                reg = open_registry(None, kb, actor="api", create=True)
-                request.app.state.registry = reg
+            from omscds.storage import open_registry
+
+            settings: Settings = request.app.state.settings
+            try:
+                reg = open_registry(
+                    url,
+                    request.app.state.kb,
+                    actor="api",
+                    create=create,
+                    busy_timeout_s=settings.registry_busy_timeout_s,
+                )
+            except CommandError:
+                raise StorageError(
+                    "the registry database is at a schema revision this omscds "
+                    f"({__version__}) does not know, probably a newer one: upgrade omscds",
+                    path="database",
+                ) from None
+            setattr(request.app.state, state_name, reg)
     return reg
 
 
-def _problem(status: int, exc: OmscdsError) -> JSONResponse:
-    body = {"type": "about:blank", "title": type(exc).__name__, "status": status,
-            "detail": exc.message, "path": exc.path}  # fmt: skip
-    if isinstance(exc, InputError) and len(exc.errors) > 1:
-        body["errors"] = [{"path": p, "message": m} for p, m in exc.errors]
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+def _as_caller(reg: Registry, principal: Principal) -> Registry:
+    """A view of ``reg`` (same engine) whose audit rows name the caller."""
+    from omscds.storage import Registry as _Registry
+
+    return _Registry(
+        reg.engine,
+        reg.kb,
+        f"api:{principal.subject}",
+        allow_identifiers=reg.allow_identifiers,
+        busy_timeout_s=reg.busy_timeout_s,
+    )
+
+
+def _registry_for(*roles: str) -> Callable[..., Registry]:
+    def dependency(request: Request, principal: Principal = Depends(require(*roles))) -> Registry:
+        return _as_caller(open_app_registry(request, "registry", create=True), principal)
+
+    return dependency
+
+
+get_registry = _registry_for(CLINICIAN)
+_writer = _registry_for(REGISTRAR)
+_auditor = _registry_for(AUDITOR)
+_admin = _registry_for(ADMIN)
 
 
 def _run(fn: Callable[[], Any], status: int = 200) -> Any:
-    try:
-        result = fn()
-    except InputError as exc:
-        return _problem(404 if isinstance(exc, NotFoundError) else 422, exc)
-    except StorageError as exc:
-        return _problem(503, exc)
-    except OmscdsError as exc:
-        return _problem(500, exc)
+    result = fn()  # errors go to the one table
     if isinstance(result, Response):
         return result
     return JSONResponse(json.loads(json.dumps(result, default=str)), status_code=status)
@@ -108,7 +153,7 @@ class RelapseIn(_In):
     note: str | None = None
 
 
-@router.get("/patients")
+@router.get("/patients", responses=_AUTH)
 def list_patients(
     limit: int = Limit, offset: int = Offset, reg: Registry = Depends(get_registry)
 ) -> Any:
@@ -116,8 +161,8 @@ def list_patients(
     return _run(lambda: _page(reg.list_patients(limit, offset)))
 
 
-@router.post("/patients", status_code=201)
-def add_patient(body: PatientIn, reg: Registry = Depends(get_registry)) -> Any:
+@router.post("/patients", status_code=201, responses=_AUTH)
+def add_patient(body: PatientIn, reg: Registry = Depends(_writer)) -> Any:
     def go() -> dict[str, Any]:
         reg.add_patient(body.key, body.external_ids)
         return {"key": body.key}
@@ -125,21 +170,21 @@ def add_patient(body: PatientIn, reg: Registry = Depends(get_registry)) -> Any:
     return _run(go, 201)
 
 
-@router.get("/patients/{key}")
+@router.get("/patients/{key}", responses=_AUTH)
 def show_patient(key: str, reg: Registry = Depends(get_registry)) -> Any:
     """The patient's history (every visit, course, relapse) and the latest assessment."""
     return _run(lambda: _plain(reg.history(key)))
 
 
-@router.get("/patients/{key}/visits")
+@router.get("/patients/{key}/visits", responses=_AUTH)
 def list_visits(
     key: str, limit: int = Limit, offset: int = Offset, reg: Registry = Depends(get_registry)
 ) -> Any:
     return _run(lambda: _page(reg.visits(key, limit, offset)))
 
 
-@router.post("/patients/{key}/visits", status_code=201)
-def add_visit(key: str, body: VisitIn, reg: Registry = Depends(get_registry)) -> Any:
+@router.post("/patients/{key}/visits", status_code=201, responses=_AUTH)
+def add_visit(key: str, body: VisitIn, reg: Registry = Depends(_writer)) -> Any:
     """Validate and store a visit; by default assess it with the patient's history."""
 
     def go() -> dict[str, Any]:
@@ -153,8 +198,8 @@ def add_visit(key: str, body: VisitIn, reg: Registry = Depends(get_registry)) ->
     return _run(go, 201)
 
 
-@router.post("/patients/{key}/treatments", status_code=201)
-def add_treatment(key: str, body: TreatmentIn, reg: Registry = Depends(get_registry)) -> Any:
+@router.post("/patients/{key}/treatments", status_code=201, responses=_AUTH)
+def add_treatment(key: str, body: TreatmentIn, reg: Registry = Depends(_writer)) -> Any:
     return _run(
         lambda: {
             "uid": reg.add_treatment(key, body.agent, body.start, body.stop, body.dose, body.note)
@@ -163,12 +208,12 @@ def add_treatment(key: str, body: TreatmentIn, reg: Registry = Depends(get_regis
     )
 
 
-@router.post("/patients/{key}/relapses", status_code=201)
-def add_relapse(key: str, body: RelapseIn, reg: Registry = Depends(get_registry)) -> Any:
+@router.post("/patients/{key}/relapses", status_code=201, responses=_AUTH)
+def add_relapse(key: str, body: RelapseIn, reg: Registry = Depends(_writer)) -> Any:
     return _run(lambda: {"uid": reg.add_relapse(key, body.date, body.note)}, 201)
 
 
-@router.get("/patients/{key}/timeline")
+@router.get("/patients/{key}/timeline", responses=_AUTH)
 def timeline(
     key: str,
     format: Literal["json", "svg", "png"] = "json",
@@ -193,16 +238,16 @@ def timeline(
     return _run(go)
 
 
-@router.get("/audit")
-def audit(limit: int = Limit, offset: int = Offset, reg: Registry = Depends(get_registry)) -> Any:
+@router.get("/audit", responses=_AUTH)
+def audit(limit: int = Limit, offset: int = Offset, reg: Registry = Depends(_auditor)) -> Any:
     """The append-only audit log (oldest first)."""
     return _run(lambda: _page(reg.audit(limit, offset)))
 
 
-@router.get("/export")
+@router.get("/export", responses=_AUTH)
 def export(
     format: Literal["jsonl", "fhir"] = "jsonl",
-    reg: Registry = Depends(get_registry),
+    reg: Registry = Depends(_admin),
     kb: KnowledgeBase = Depends(get_kb),
 ) -> Any:
     """The whole registry as JSON lines (streamed) or as a FHIR Bundle."""
@@ -220,23 +265,36 @@ def export(
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.post("/import")
-async def import_(request: Request, reg: Registry = Depends(get_registry)) -> Any:
-    """Import an export: JSON lines, or a FHIR Bundle (``application/fhir+json`` or JSON)."""
+@router.post(
+    "/import",
+    responses=_AUTH,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/fhir+json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
+async def import_(request: Request, reg: Registry = Depends(_admin)) -> Any:
+    """Import an export: JSON lines, or a FHIR Bundle (``application/fhir+json`` or JSON).
+    Every assessment is recomputed, never taken as given."""
     from starlette.concurrency import run_in_threadpool
 
     from omscds.interop.fhir.registry import bundle_to_records
     from omscds.storage.exchange import import_records, read_jsonl
 
     raw = (await request.body()).decode("utf-8", errors="replace")
+    kind = request.headers.get("content-type", "")
 
     def go() -> dict[str, Any]:
-        kind = request.headers.get("content-type", "")
         if "json" in kind and "ndjson" not in kind:
             try:
-                doc = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path="body") from None
+                doc = loads_json(raw)  # depth, duplicates, NaN, huge integers: 400
+            except InputError as exc:
+                raise BodyError(exc.message, path=exc.path or "body", errors=exc.errors) from None
             records = bundle_to_records(doc)
         else:
             records = read_jsonl(raw.splitlines())

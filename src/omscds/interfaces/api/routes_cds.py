@@ -1,7 +1,13 @@
-"""CDS Hooks 2.0: discovery, service calls and feedback, each behind client-JWT verification."""
+"""CDS Hooks 2.0: discovery, service calls and feedback, each behind client-JWT verification.
+
+Errors are OperationOutcomes from the one error table (credential failures: problem+json
+401). The hook itself (prefetch reads, assessment, cards) runs in a worker thread with its own
+event loop, so a slow FHIR server or a large prefetch never stalls other requests.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any, TypeVar
@@ -9,9 +15,11 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from omscds.errors import InputError, InteropError, NotFoundError, format_path
+from omscds.errors import InputError, NotFoundError
 from omscds.interfaces.api.deps import get_kb, get_settings
+from omscds.interfaces.api.problems import BodyError, pydantic_input_error
 from omscds.interfaces.api.settings import Settings
 from omscds.interop.cdshooks import (
     SERVICES,
@@ -19,15 +27,13 @@ from omscds.interop.cdshooks import (
     FeedbackRequest,
     FeedbackStore,
     JwtVerifier,
-    PrefetchError,
     discovery,
     run_hook,
 )
-from omscds.interop.fhir import operation_outcome
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
 
-__all__ = ["router"]
+__all__ = ["authenticate", "router"]
 
 log = logging.getLogger("omscds.cds")
 router = APIRouter(tags=["cds-hooks"])
@@ -49,28 +55,12 @@ async def authenticate(request: Request) -> dict[str, Any] | None:
     bases = [settings.public_base_url, *(u.rstrip("/") for u in settings.public_base_urls)]
     audience = [base + request.url.path for base in bases]
     claims = await verifier.verify(request.headers.get("authorization"), audience)
-    log.info("cds client iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
+    request.state.log_auth = {"iss": claims.get("iss"), "jti": claims.get("jti"), "via": "cds"}
     return claims
 
 
-def _outcome(status: int, path: str, msg: str, code: str = "invalid") -> JSONResponse:
-    return JSONResponse(operation_outcome([(path, msg)], code=code), status_code=status)
-
-
-async def _body(request: Request) -> Any:
-    return loads_json(await request.body())  # InputError (400) on anything ambiguous
-
-
-def _pydantic_error(exc: ValidationError) -> InputError:
-    errors = [
-        (format_path([p for p in e["loc"] if isinstance(p, str | int)]), e["msg"])
-        for e in exc.errors()
-    ]
-    return InputError(errors[0][1], path=errors[0][0], errors=errors)
-
-
 @router.get("/cds-services", dependencies=[Depends(authenticate)])
-def cds_discovery() -> dict[str, Any]:
+async def cds_discovery() -> dict[str, Any]:
     """CDS Hooks discovery: the services this server offers."""
     return discovery().wire()
 
@@ -78,23 +68,22 @@ def cds_discovery() -> dict[str, Any]:
 _Body = TypeVar("_Body", CdsRequest, FeedbackRequest)
 
 
-async def _parse(service_id: str, request: Request, model: type[_Body]) -> _Body | JSONResponse:
-    """The request body as ``model``, or the OperationOutcome response (404 / 400) to send."""
+async def _parse(service_id: str, request: Request, model: type[_Body]) -> _Body:
+    """The request body as ``model``: NotFoundError (404) or BodyError (400) otherwise."""
     if service_id not in SERVICES:
-        return _outcome(404, "service_id", f"no CDS service {service_id!r}", code="not-found")
+        raise NotFoundError(f"no CDS service {service_id!r}", path="service_id")
     try:
-        return model.model_validate(await _body(request))
+        return model.model_validate(loads_json(await request.body()))
     except ValidationError as exc:
-        err = _pydantic_error(exc)
-        return _outcome(400, err.path or "", err.message)
+        raise pydantic_input_error(exc, BodyError) from None
     except InputError as exc:
-        return _outcome(400, exc.path or "", exc.message)
+        raise BodyError(exc.message, path=exc.path, errors=exc.errors) from None
 
 
 @router.post(
     "/cds-services/{service_id}",
     openapi_extra=_JSON_BODY,
-    responses={400: _ERR, 404: _ERR, 412: _ERR, 422: _ERR},
+    responses={400: _ERR, 401: {}, 404: _ERR, 412: _ERR, 422: _ERR},
 )
 async def cds_call(
     service_id: str,
@@ -105,44 +94,36 @@ async def cds_call(
 ) -> JSONResponse:
     """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
     req = await _parse(service_id, request, CdsRequest)
-    if isinstance(req, JSONResponse):
-        return req
-    try:
-        response = await run_hook(
-            service_id,
-            req,
-            kb,
-            today=dt.datetime.now(dt.UTC).date(),
-            fetch_timeout=settings.fhir_fetch_timeout_s,
-            app_url=settings.public_base_url + "/",
-            transport=getattr(request.app.state, "fhir_transport", None),
-            issued=request.app.state.feedback,
-            fhir_servers=request.app.state.fhir_servers,
-            issuer=claims.get("iss") if claims else None,
+
+    def go() -> dict[str, Any]:
+        response = asyncio.run(
+            run_hook(
+                service_id,
+                req,
+                kb,
+                today=dt.datetime.now(dt.UTC).date(),
+                fetch_timeout=settings.fhir_fetch_timeout_s,
+                app_url=settings.public_base_url + "/",
+                transport=getattr(request.app.state, "fhir_transport", None),
+                issued=request.app.state.feedback,
+                fhir_servers=request.app.state.fhir_servers,
+                issuer=claims.get("iss") if claims else None,
+            )
         )
-    except PrefetchError as exc:
-        return _outcome(412, exc.path or "", exc.message, code="incomplete")
-    except InputError as exc:
-        return _outcome(422, exc.path or "", exc.message)
-    except InteropError as exc:
-        return _outcome(422, exc.path or "", exc.message, code="structure")
-    return JSONResponse(response.wire())
+        return response.wire()
+
+    return JSONResponse(await run_in_threadpool(go))
 
 
 @router.post(
     "/cds-services/{service_id}/feedback",
     dependencies=[Depends(authenticate)],
     openapi_extra=_JSON_BODY,
-    responses={400: _ERR, 404: _ERR},
+    responses={400: _ERR, 401: {}, 404: _ERR},
 )
 async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
     """Record accepted/overridden outcomes for cards this service returned."""
     fb = await _parse(service_id, request, FeedbackRequest)
-    if isinstance(fb, JSONResponse):
-        return fb
     store: FeedbackStore = request.app.state.feedback
-    try:
-        n = store.record(service_id, fb.feedback)
-    except NotFoundError as exc:  # feedback only for cards this service issued
-        return _outcome(404, exc.path or "", exc.message, code="not-found")
+    n = await run_in_threadpool(store.record, service_id, fb.feedback)  # 404: not issued here
     return JSONResponse({"recorded": n})

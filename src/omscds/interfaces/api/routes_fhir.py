@@ -1,4 +1,5 @@
-"""FHIR R4: ``POST /fhir/$assess`` (Bundle in, Bundle out). Errors are OperationOutcomes."""
+"""FHIR R4: ``POST /fhir/$assess`` (Bundle in, Bundle out). Errors are OperationOutcomes
+(the error table renders them for every path under ``/fhir/``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from omscds.errors import InputError, InteropError
-from omscds.interfaces.api.deps import get_kb
-from omscds.interop.fhir import assessment_bundle, bundle_to_case, operation_outcome
+from omscds.errors import InputError
+from omscds.interfaces.api.auth import CLINICIAN, require
+from omscds.interfaces.api.deps import get_kb, latest_today
+from omscds.interfaces.api.problems import FHIR_JSON, BodyError
+from omscds.interop.fhir import assessment_bundle, bundle_to_case
 from omscds.knowledge import KnowledgeBase
 from omscds.model import parse_case
 from omscds.model.strict import loads_json
@@ -18,7 +22,6 @@ from omscds.reasoning import assess
 
 __all__ = ["FHIR_JSON", "router"]
 
-FHIR_JSON = "application/fhir+json"
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 _BUNDLE_SCHEMA = {
@@ -29,11 +32,27 @@ _BUNDLE_SCHEMA = {
         "entry": {"type": "array", "items": {"type": "object"}},
     },
 }
+_OUTCOME: dict[str, Any] = {"content": {FHIR_JSON: {}}}
 
 
-def _outcome(status: int, errors: list[tuple[str, str]], code: str = "invalid") -> JSONResponse:
-    return JSONResponse(
-        operation_outcome(errors, code=code), status_code=status, media_type=FHIR_JSON
+def _assess_bundle(raw: bytes, kb: KnowledgeBase) -> dict[str, Any]:
+    try:
+        doc: Any = loads_json(raw)  # duplicate keys, NaN, depth and huge integers: 400
+    except InputError as exc:
+        raise BodyError(exc.message, path=exc.path, errors=exc.errors) from None
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        raise BodyError("the body must be a FHIR Bundle", path="resourceType")
+    now = dt.datetime.now(dt.UTC)
+    ex = bundle_to_case(doc, kb, today=now.date())
+    assessment = assess(parse_case(ex.case, today=latest_today()), kb)
+    patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
+    return assessment_bundle(
+        assessment,
+        patient_ref=patient_ref,
+        basis=ex.basis,
+        now=now,
+        warnings=ex.warnings,
+        terms=kb.terminology,
     )
 
 
@@ -48,35 +67,11 @@ def _outcome(status: int, errors: list[tuple[str, str]], code: str = "invalid") 
             },
         }
     },
-    responses={
-        200: {"content": {FHIR_JSON: {}}},
-        400: {"content": {FHIR_JSON: {}}},
-        422: {"content": {FHIR_JSON: {}}},
-    },
+    responses={200: _OUTCOME, 400: _OUTCOME, 401: {}, 403: {}, 422: _OUTCOME},
+    dependencies=[Depends(require(CLINICIAN))],
 )
 async def fhir_assess(request: Request, kb: KnowledgeBase = Depends(get_kb)) -> JSONResponse:
     """Assess a Bundle (Patient, findings, urine HVA/VMA, imaging); see docs/fhir-mapping.md."""
     raw = await request.body()
-    try:
-        doc: Any = loads_json(raw)  # duplicate keys, NaN, depth and huge integers: 400
-    except InputError as exc:
-        return _outcome(400, [(exc.path or "", exc.message)], code="structure")
-    now = dt.datetime.now(dt.UTC)
-    try:
-        ex = bundle_to_case(doc, kb, today=now.date())
-        case = parse_case(ex.case)
-        assessment = assess(case, kb)
-    except InputError as exc:
-        return _outcome(422, list(exc.errors))
-    except InteropError as exc:
-        return _outcome(400, [(exc.path or "", exc.message)], code="structure")
-    patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
-    bundle = assessment_bundle(
-        assessment,
-        patient_ref=patient_ref,
-        basis=ex.basis,
-        now=now,
-        warnings=ex.warnings,
-        terms=kb.terminology,
-    )
+    bundle = await run_in_threadpool(_assess_bundle, raw, kb)
     return JSONResponse(bundle, media_type=FHIR_JSON)

@@ -1,5 +1,6 @@
 """REST: ``POST /api/v1/assess``, ``POST /api/v1/validate``, ``GET /api/v1/kb``,
-``POST /api/v1/import/phenopacket``."""
+``POST /api/v1/import/phenopacket``. Plain ``def`` routes: FastAPI runs them in worker
+threads, so assessing never blocks the event loop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends
 
-from omscds.interfaces.api.deps import get_kb
+from omscds.interfaces.api.auth import CLINICIAN, require
+from omscds.interfaces.api.deps import get_kb, latest_today
+from omscds.interfaces.api.guards import StrictJsonRoute
 from omscds.interop.phenopackets import phenopacket_to_case
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, parse_case
@@ -15,38 +18,50 @@ from omscds.reasoning import assess, resolve
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = APIRouter(prefix="/api/v1", tags=["cases"], route_class=StrictJsonRoute)
 
-_PROBLEM = {
+_PROBLEM: dict[str, Any] = {
     "description": "Invalid input (RFC 9457 problem details naming each field path)",
     "content": {"application/problem+json": {}},
+}
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated", "content": {"application/problem+json": {}}},
+    403: {"description": "Missing role", "content": {"application/problem+json": {}}},
 }
 _CASE_BODY = Body(
     ...,
     description="A case (shared/spec/case-format.md; `omscds schema case`).",
     examples=[{"age_months": 19, "findings": {"opsoclonus": "present", "ataxia": "present"}}],
 )
+_clinician = [Depends(require(CLINICIAN))]
 
 
-@router.post("/assess", response_model=Assessment, responses={422: _PROBLEM})
+@router.post(
+    "/assess",
+    response_model=Assessment,
+    responses={400: _PROBLEM, 422: _PROBLEM, **_AUTH},
+    dependencies=_clinician,
+)
 def assess_case(
     case: dict[str, Any] = _CASE_BODY, kb: KnowledgeBase = Depends(get_kb)
 ) -> Assessment:
     """Assess a case: OMS criteria, differential, tumour probability, work-up, alerts."""
-    return assess(parse_case(case), kb)
+    return assess(parse_case(case, today=latest_today()), kb)
 
 
-@router.post("/validate", responses={422: _PROBLEM})
+@router.post(
+    "/validate", responses={400: _PROBLEM, 422: _PROBLEM, **_AUTH}, dependencies=_clinician
+)
 def validate_case(
     case: dict[str, Any] = _CASE_BODY, kb: KnowledgeBase = Depends(get_kb)
 ) -> dict[str, Any]:
     """Check a case without assessing it; 422 names every problem."""
-    parsed = parse_case(case)
+    parsed = parse_case(case, today=latest_today())
     rc = resolve(parsed, kb)
     return {"valid": True, "case_id": parsed.case_id, "warnings": list(rc.warnings)}
 
 
-@router.get("/kb")
+@router.get("/kb", responses=_AUTH, dependencies=[Depends(require())])
 def knowledge_base(kb: KnowledgeBase = Depends(get_kb)) -> dict[str, Any]:
     """Version, checksum and size of the knowledge base in use."""
     m = kb.manifest
@@ -61,12 +76,16 @@ def knowledge_base(kb: KnowledgeBase = Depends(get_kb)) -> dict[str, Any]:
     }
 
 
-@router.post("/import/phenopacket", responses={422: _PROBLEM})
+@router.post(
+    "/import/phenopacket",
+    responses={400: _PROBLEM, 422: _PROBLEM, **_AUTH},
+    dependencies=_clinician,
+)
 def import_phenopacket(
     phenopacket: dict[str, Any] = Body(..., description="A GA4GH Phenopacket v2 (JSON)."),
     kb: KnowledgeBase = Depends(get_kb),
 ) -> dict[str, Any]:
     """Convert a Phenopacket v2 into an omscds case (validated)."""
     case = phenopacket_to_case(phenopacket, kb)
-    parse_case(case)
+    parse_case(case, today=latest_today())
     return case

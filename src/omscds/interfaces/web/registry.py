@@ -6,38 +6,41 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from omscds.errors import OmscdsError
+from omscds.errors import InputError, OmscdsError, StorageError
+from omscds.interfaces.api.auth import CLINICIAN, REGISTRAR, Principal, csrf_token, require
+from omscds.interfaces.api.registry_routes import open_app_registry
 from omscds.interfaces.web.i18n import negotiate
 from omscds.interfaces.web.render import render_page
 from omscds.knowledge import KnowledgeBase
+from omscds.model.strict import loads_json
 from omscds.reports.charts import SeverityPoint, TreatmentBand, severity_chart_svg
-from omscds.storage import ENV_VAR, Registry, open_registry
+from omscds.storage import ENV_VAR, Registry
 
 __all__ = ["registry_configured", "registry_router"]
 
 registry_router = APIRouter(include_in_schema=False)
-_lock = threading.Lock()
 
 
 def registry_configured() -> bool:
     return bool(os.environ.get(ENV_VAR))
 
 
-def _registry(request: Request) -> Registry:
-    """The registry of this app, opened once (the schema must be initialised already)."""
-    with _lock:
-        reg: Registry | None = getattr(request.app.state, "web_registry", None)
-        if reg is None:
-            kb: KnowledgeBase = request.app.state.kb
-            reg = open_registry(os.environ.get(ENV_VAR), kb, actor="web")
-            request.app.state.web_registry = reg
+def _registry(request: Request, principal: Principal | None = None) -> Registry:
+    """The registry of this app, opened once (the schema must be initialised already); with
+    ``principal``, a view whose audit rows name the caller."""
+    reg = open_app_registry(request, "web_registry", create=False, url=os.environ.get(ENV_VAR))
+    if principal is None:
         return reg
+    return Registry(reg.engine, reg.kb, f"web:{principal.subject}",
+                    allow_identifiers=reg.allow_identifiers,
+                    busy_timeout_s=reg.busy_timeout_s)  # fmt: skip
 
 
 def _lang(request: Request) -> str:
@@ -46,26 +49,39 @@ def _lang(request: Request) -> str:
 
 def _render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     kb = request.app.state.kb
-    html = render_page(name, _lang(request), kb=kb, registry=True, **ctx)
+    html = render_page(name, _lang(request), kb=kb, registry=True, csrf=csrf_token(request), **ctx)
     return HTMLResponse(html, status_code=status)
 
 
-def _problem(request: Request, exc: OmscdsError, status: int) -> HTMLResponse:
-    return _render(request, "registry_error.html.j2", status, message=str(exc))
+def _problem(request: Request, exc: OmscdsError) -> HTMLResponse:
+    """The error page, with the status of the one error table (a busy registry: 503)."""
+    from omscds.interfaces.api.problems import lookup
+
+    row = lookup(exc)
+    headers = {"Retry-After": "5"} if isinstance(exc, StorageError) else None
+    page = _render(request, "registry_error.html.j2", row.status, message=str(exc))
+    if headers:
+        page.headers.update(headers)
+    return page
 
 
-@registry_router.get("/registry", response_class=HTMLResponse)
-def patients(request: Request, offset: int = 0) -> Response:
+_clinician = [Depends(require(CLINICIAN))]
+
+
+@registry_router.get("/registry", response_class=HTMLResponse, dependencies=_clinician)
+def patients(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Response:
     if not registry_configured():
         return Response("no registry configured", status_code=404, media_type="text/plain")
     try:
-        page = _registry(request).list_patients(limit=50, offset=max(offset, 0))
+        page = _registry(request).list_patients(limit=50, offset=offset)
     except OmscdsError as exc:
-        return _problem(request, exc, 503)
+        return _problem(request, exc)
     return _render(request, "registry_patients.html.j2", page=page)
 
 
-@registry_router.get("/registry/patients/{key}", response_class=HTMLResponse)
+@registry_router.get(
+    "/registry/patients/{key}", response_class=HTMLResponse, dependencies=_clinician
+)
 def timeline(request: Request, key: str) -> Response:
     if not registry_configured():
         return Response("no registry configured", status_code=404, media_type="text/plain")
@@ -77,7 +93,7 @@ def timeline(request: Request, key: str) -> Response:
         data = reg.timeline(key)
         visits = reg.visits(key, limit=200)
     except OmscdsError as exc:
-        return _problem(request, exc, 422)
+        return _problem(request, exc)
     top = max((s.total_max for s in kb.severity_scales.values()), default=0)
     points = [SeverityPoint(d, total, top) for d, total in data.points if total is not None]
     bands = [TreatmentBand(start, stop, agent) for agent, start, stop in data.treatments]
@@ -90,22 +106,28 @@ def timeline(request: Request, key: str) -> Response:
 
 
 @registry_router.post("/registry/visits")
-async def add_visit(request: Request) -> Response:
+async def add_visit(
+    request: Request, principal: Principal = Depends(require(REGISTRAR))
+) -> Response:
     """Save the case behind the assessment page as a visit of a patient (created if new)."""
     if not registry_configured():
         return Response("no registry configured", status_code=404, media_type="text/plain")
     form = await request.form()
     key = str(form.get("patient") or "").strip()
     date = str(form.get("visit_date") or "").strip() or None
-    try:
-        case = json.loads(str(form.get("case_json") or ""))
-    except ValueError:
-        return _render(request, "registry_error.html.j2", 422, message="the case is not JSON")
-    try:
-        reg = _registry(request)
-        if not reg.has_patient(key):
-            reg.add_patient(key)
-        reg.add_visit(key, case, date)
-    except OmscdsError as exc:
-        return _problem(request, exc, 422)
-    return RedirectResponse(f"/registry/patients/{key}", status_code=303)
+    text = str(form.get("case_json") or "")
+
+    def save() -> Response:
+        try:
+            case = loads_json(text)
+            reg = _registry(request, principal)
+            if not reg.has_patient(key):
+                reg.add_patient(key)
+            reg.add_visit(key, case, date)
+        except InputError as exc:
+            return _problem(request, InputError(f"the visit was not saved: {exc}"))
+        except OmscdsError as exc:
+            return _problem(request, exc)
+        return RedirectResponse(f"/registry/patients/{quote(key, safe='')}", status_code=303)
+
+    return await run_in_threadpool(save)

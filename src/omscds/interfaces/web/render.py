@@ -86,13 +86,15 @@ def render_page(name: str, lang: str, **context: Any) -> str:
 
 
 def assessment_vars(
-    a: Assessment, kb: KnowledgeBase, lang: str, case: Mapping[str, Any]
+    a: Assessment, kb: KnowledgeBase, lang: str, case: Mapping[str, Any], *, csrf: str = ""
 ) -> dict[str, Any]:
-    """Variables of the assessment partial, with the what-if buttons bound to ``case``."""
+    """Variables of the assessment partial, with the what-if buttons bound to ``case`` (and
+    the session's CSRF token)."""
     ctx = assessment_context(a, kb, tr=get_translations(lang).gettext)
     case_json = json.dumps(case, ensure_ascii=False, sort_keys=True)
-    ctx["whatif"] = {"url": "/whatif", "case_json": case_json}
+    ctx["whatif"] = {"url": "/whatif", "case_json": case_json, "csrf": csrf}
     ctx["case_json"] = case_json
+    ctx["csrf"] = csrf
     return ctx
 
 

@@ -1,20 +1,26 @@
 """The web page's routes (mounted by ``create_app``): case entry, assessment, what-if, PDF, static.
 
-Every handler is a plain ``def`` (FastAPI runs it in a worker thread): assessment and PDF
-rendering are CPU work. Bad input re-renders the form with messages beside the fields (HTTP
-422), never a traceback.
+Every page needs the clinician role (``interfaces.api.auth``); every form carries the session's
+CSRF token. Handlers read the form on the event loop and do the work elsewhere: assessing in a
+worker thread, PDFs in the bounded process pool (503 with ``Retry-After`` when it is full). Bad
+input re-renders the form with messages beside the fields (HTTP 422), never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from omscds.errors import InputError, OmscdsError
+from omscds.errors import InputError
+from omscds.interfaces.api.auth import CLINICIAN, csrf_token, require
+from omscds.interfaces.api.deps import latest_today
+from omscds.interfaces.api.guards import StrictJsonRoute
+from omscds.interfaces.api.problems import BodyError
+from omscds.interfaces.api.work import PdfPool
 from omscds.interfaces.web.examples import load_example
 from omscds.interfaces.web.forms import CaseForm
 from omscds.interfaces.web.i18n import get_translations, negotiate
@@ -24,12 +30,13 @@ from omscds.interfaces.web.static_files import static_path
 from omscds.interfaces.web.whatif import hypothetical_case
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, parse_case
+from omscds.model.strict import loads_json
 from omscds.reasoning import assess
-from omscds.reports.pdf import render_report_pdf
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
+_clinician = [Depends(require(CLINICIAN))]
 
 
 def _kb(request: Request) -> KnowledgeBase:
@@ -42,12 +49,15 @@ def _lang(request: Request) -> str:
 
 
 async def _fields(request: Request) -> dict[str, list[str]]:
-    form = await request.form()
+    try:
+        form = await request.form()
+    except Exception:  # python-multipart refuses the body
+        raise BodyError("the form cannot be read") from None
     return {k: [str(v) for v in form.getlist(k)] for k in form}
 
 
 def _assess(case: dict[str, Any], kb: KnowledgeBase) -> Assessment:
-    return assess(parse_case(case), kb)
+    return assess(parse_case(case, today=latest_today()), kb)
 
 
 def _page(
@@ -62,24 +72,29 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     lang = _lang(request)
-    ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb, "registry": registry_configured()}
+    ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb, "registry": registry_configured(),
+                           "csrf": csrf_token(request)}  # fmt: skip
     if a is not None and case is not None:
-        ctx.update(assessment_vars(a, kb, lang, case))
+        ctx.update(assessment_vars(a, kb, lang, case, csrf=ctx["csrf"]))
     ctx.update(form_vars(form, kb, errors))
     return HTMLResponse(render_page("index.html.j2", lang, **ctx), status_code=status)
 
 
 def _case_from_json(text: str) -> dict[str, Any]:
     try:
-        case = json.loads(text)
-    except ValueError:
-        raise InputError("the case sent with the form is not JSON", path="case_json") from None
+        case = loads_json(text)  # duplicates, NaN, 10^5-deep nesting, huge numbers: refused
+    except InputError as exc:
+        where = f" ({exc.path})" if exc.path else ""
+        raise InputError(
+            f"the case sent with the form is not JSON omscds accepts{where}: {exc.message}",
+            path="case_json",
+        ) from None
     if not isinstance(case, dict):
         raise InputError("the case sent with the form is not a JSON object", path="case_json")
     return case
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=_clinician)
 def index(
     request: Request, example: str | None = None, kb: KnowledgeBase = Depends(_kb)
 ) -> Response:
@@ -93,10 +108,14 @@ def index(
     return _page(request, kb, CaseForm())
 
 
-@router.post("/assess", response_class=HTMLResponse)
+@router.post("/assess", response_class=HTMLResponse, dependencies=_clinician)
 async def assess_form(request: Request, kb: KnowledgeBase = Depends(_kb)) -> Response:
     """Assess the posted form (or a ``case_json`` field); errors go back beside the fields."""
     fields = await _fields(request)
+    return await run_in_threadpool(_assess_page, request, kb, fields)
+
+
+def _assess_page(request: Request, kb: KnowledgeBase, fields: dict[str, list[str]]) -> Response:
     if "case_json" in fields and "age_months" not in fields:
         try:
             case = _case_from_json(fields["case_json"][0])
@@ -124,10 +143,14 @@ def _whatif_banner(request: Request, kb: KnowledgeBase, study: str, result: str)
     }
 
 
-@router.post("/whatif", response_class=HTMLResponse)
+@router.post("/whatif", response_class=HTMLResponse, dependencies=_clinician)
 async def whatif_page(request: Request, kb: KnowledgeBase = Depends(_kb)) -> Response:
     """The what-if without JavaScript: the page re-rendered with the hypothetical study."""
     fields = await _fields(request)
+    return await run_in_threadpool(_whatif_page, request, kb, fields)
+
+
+def _whatif_page(request: Request, kb: KnowledgeBase, fields: dict[str, list[str]]) -> Response:
     try:
         case = _case_from_json((fields.get("case_json") or [""])[0])
         index = (fields.get("whatif") or [""])[0]
@@ -148,15 +171,19 @@ async def whatif_page(request: Request, kb: KnowledgeBase = Depends(_kb)) -> Res
     return response
 
 
-@router.post("/api/whatif")
+@router.post("/api/whatif", dependencies=_clinician)
 async def whatif_json(request: Request, kb: KnowledgeBase = Depends(_kb)) -> JSONResponse:
     """JSON what-if: ``{"case": {...}, "next_test": 0, "result": "negative"}`` -> the
     hypothetical probability, interval, regions, plan and the re-rendered assessment."""
     try:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise InputError("the request body is not JSON") from None
+        body = loads_json(await request.body())
+    except InputError as exc:
+        raise BodyError(exc.message, path=exc.path, errors=exc.errors) from None
+    return await run_in_threadpool(_whatif_json, request, kb, body)
+
+
+def _whatif_json(request: Request, kb: KnowledgeBase, body: Any) -> JSONResponse:
+    try:
         if not isinstance(body, dict):
             raise InputError("the request body must be a JSON object")
         case = body.get("case")
@@ -167,17 +194,10 @@ async def whatif_json(request: Request, kb: KnowledgeBase = Depends(_kb)) -> JSO
             case, actual, str(body.get("next_test", "")), str(body.get("result", "")), kb
         )
         hypo = _assess(hypo_case, kb)
-    except InputError as exc:
-        return JSONResponse(
-            {
-                "title": "invalid input",
-                "detail": str(exc),
-                "errors": [{"path": p, "message": m} for p, m in exc.errors],
-            },
-            status_code=422,
-        )
+    except InputError:
+        raise  # the error table: 422 problem+json naming the field
     lang = _lang(request)
-    ctx = assessment_vars(hypo, kb, lang, case)
+    ctx = assessment_vars(hypo, kb, lang, case, csrf=csrf_token(request))
     html = render_page("_assessment.html.j2", lang, **ctx)
     t = hypo.tumour
     return JSONResponse(
@@ -202,20 +222,24 @@ def _filename(case: dict[str, Any]) -> str:
     return f"omscds-report-{stem or 'case'}.pdf"
 
 
-@router.post("/report.pdf")
+@router.post("/report.pdf", dependencies=_clinician)
 async def report_pdf(request: Request, kb: KnowledgeBase = Depends(_kb)) -> Response:
-    """The printable report of the posted case as a PDF download."""
+    """The printable report of the posted case as a PDF download (503 when the pool is full)."""
     fields = await _fields(request)
-    try:
-        case = _case_from_json((fields.get("case_json") or [""])[0])
-        a = _assess(case, kb)
-    except InputError as exc:
-        return _page(request, kb, CaseForm(), errors=exc.errors, status=422)
-    lang = _lang(request)
-    try:
-        pdf = render_report_pdf(a, kb, translations=get_translations(lang), lang=lang)
-    except OmscdsError as exc:
-        return Response(str(exc), status_code=500, media_type="text/plain")
+
+    def prepare() -> tuple[dict[str, Any], Assessment] | Response:
+        try:
+            case = _case_from_json((fields.get("case_json") or [""])[0])
+            return case, _assess(case, kb)
+        except InputError as exc:
+            return _page(request, kb, CaseForm(), errors=exc.errors, status=422)
+
+    got = await run_in_threadpool(prepare)
+    if isinstance(got, Response):
+        return got
+    case, a = got
+    pool: PdfPool = request.app.state.pdf_pool
+    pdf = await pool.render(a.model_dump_json(), _lang(request))
     return Response(
         pdf,
         media_type="application/pdf",

@@ -64,6 +64,12 @@
 
   var original = null;
 
+  // the session's CSRF token, sent with every state-changing request made from script
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   function showBanner(text) {
     var banner = document.getElementById("whatif-banner");
     if (!banner) { return; }
@@ -96,7 +102,9 @@
       };
       fetch("/api/whatif" + window.location.search, {
         method: "POST",
-        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        headers: {"Content-Type": "application/json", "Accept": "application/json",
+                  "X-CSRF-Token": csrfToken()},
+        credentials: "same-origin",
         body: JSON.stringify(body)
       }).then(function (r) {
         if (!r.ok) { throw new Error("what-if failed: " + r.status); }
