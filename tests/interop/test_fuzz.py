@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from omscds.errors import OmscdsError
 from omscds.interfaces.api import Settings, create_app
-from omscds.interop.cdshooks import CdsRequest, run_hook
+from omscds.interfaces.service import run_hook
+from omscds.interop.cdshooks import CdsRequest
 from omscds.interop.fhir import bundle_to_case
 from omscds.model import parse_case
 from omscds.reasoning import assess

@@ -150,7 +150,8 @@ def test_synthea_patient_through_patient_view(kb, kit, path: Path | None) -> Non
     """The same real patients as CDS Hooks prefetch (searchsets by type) get an answer."""
     import asyncio
 
-    from omscds.interop.cdshooks import CdsRequest, run_hook
+    from omscds.interfaces.service import run_hook
+    from omscds.interop.cdshooks import CdsRequest
 
     if path is None:
         kit.shared_file("data/synthea")

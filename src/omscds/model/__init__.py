@@ -34,6 +34,7 @@ from omscds.model.case import (
     Severity,
     TestResult,
     TumourDetails,
+    check_not_future,
     parse_case,
 )
 
@@ -67,5 +68,6 @@ __all__ = [
     "TumourEvidence",
     "TumourResult",
     "WorkupItem",
+    "check_not_future",
     "parse_case",
 ]

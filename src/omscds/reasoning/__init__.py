@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omscds.reasoning.criteria import evaluate_criteria, oms_status
-from omscds.reasoning.engine import assess, assess_data
+from omscds.reasoning.engine import assess, assess_data, parse_checked
 from omscds.reasoning.findings import ResolvedCase, resolve
 from omscds.reasoning.orders import review_orders, reviewed_modalities
 
@@ -13,6 +13,7 @@ __all__ = [
     "assess_data",
     "evaluate_criteria",
     "oms_status",
+    "parse_checked",
     "resolve",
     "review_orders",
     "reviewed_modalities",

@@ -23,7 +23,7 @@ from omscds.reasoning.staging import stage_tumour
 from omscds.reasoning.tumour import assess_tumour
 from omscds.reasoning.workup import explain_order
 
-__all__ = ["assess", "assess_data"]
+__all__ = ["assess", "assess_data", "parse_checked"]
 
 
 def assess(case: Case, kb: KnowledgeBase) -> Assessment:
@@ -76,20 +76,23 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     )
 
 
-def assess_data(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Assessment:
-    """Parse a decoded JSON/YAML case and assess it (``today``: refuse dates after it; the
-    caller at the edge passes the clock, the core never reads it)."""
+def parse_checked(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Case:
+    """``parse_case``, with the knowledge base's unknown finding names reported in the same
+    pass as the contract's errors (so that fixing one list never reveals another)."""
     try:
-        case = parse_case(data, today=today)
+        return parse_case(data, today=today)
     except InputError as exc:
-        # unknown finding names are the knowledge base's to judge: report them in the same
-        # pass as the contract's errors, so that fixing one list never reveals another
         more = finding_key_problems(data.get("findings") if isinstance(data, dict) else None, kb)
         if not more:
             raise
         errors = [*exc.errors, *more]
         raise InputError(errors[0][1], path=errors[0][0], errors=errors) from None
-    return assess(case, kb)
+
+
+def assess_data(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Assessment:
+    """Parse a decoded JSON/YAML case and assess it (``today``: refuse dates after it; the
+    caller at the edge passes the clock, the core never reads it)."""
+    return assess(parse_checked(data, kb, today=today), kb)
 
 
 def _static_notes(

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from omscds.interfaces.service import run_hook
 from omscds.interop.cdshooks import (
     CdsRequest,
     FhirServers,
     PrefetchError,
     gather_prefetch,
-    run_hook,
 )
 from omscds.interop.cdshooks.prefetch import same_server
 from omscds.interop.cdshooks.services import PREFETCH

@@ -21,14 +21,15 @@ from omscds.errors import InputError, NotFoundError
 from omscds.interfaces.api.deps import get_kb, get_settings
 from omscds.interfaces.api.problems import BodyError, pydantic_input_error
 from omscds.interfaces.api.settings import Settings
+from omscds.interfaces.service import run_hook
 from omscds.interop.cdshooks import (
     SERVICES,
     CdsRequest,
+    CdsResponse,
     FeedbackRequest,
     FeedbackStore,
     JwtVerifier,
     discovery,
-    run_hook,
 )
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
@@ -96,7 +97,7 @@ async def cds_call(
     req = await _parse(service_id, request, CdsRequest)
 
     def go() -> dict[str, Any]:
-        response = asyncio.run(
+        response: CdsResponse = asyncio.run(
             run_hook(
                 service_id,
                 req,

@@ -14,11 +14,10 @@ from omscds.errors import InputError
 from omscds.interfaces.api.auth import CLINICIAN, require
 from omscds.interfaces.api.deps import get_kb, latest_today
 from omscds.interfaces.api.problems import FHIR_JSON, BodyError
-from omscds.interop.fhir import assessment_bundle, bundle_to_case
+from omscds.interfaces.service import assess_source
+from omscds.interop.fhir import assessment_bundle
 from omscds.knowledge import KnowledgeBase
-from omscds.model import parse_case
 from omscds.model.strict import loads_json
-from omscds.reasoning import assess
 
 __all__ = ["FHIR_JSON", "router"]
 
@@ -43,15 +42,15 @@ def _assess_bundle(raw: bytes, kb: KnowledgeBase) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
         raise BodyError("the body must be a FHIR Bundle", path="resourceType")
     now = dt.datetime.now(dt.UTC)
-    ex = bundle_to_case(doc, kb, today=now.date())
-    assessment = assess(parse_case(ex.case, today=latest_today()), kb)
-    patient_ref = f"Patient/{ex.patient_id}" if ex.patient_id else None
+    done = assess_source("fhir", doc, kb, today=latest_today())
+    intake = done.intake
+    patient_ref = f"Patient/{intake.patient_id}" if intake.patient_id else None
     return assessment_bundle(
-        assessment,
+        done.assessment,
         patient_ref=patient_ref,
-        basis=ex.basis,
+        basis=intake.basis,
         now=now,
-        warnings=ex.warnings,
+        warnings=intake.warnings,
         terms=kb.terminology,
     )
 

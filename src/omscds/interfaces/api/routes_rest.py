@@ -11,10 +11,11 @@ from fastapi import APIRouter, Body, Depends
 from omscds.interfaces.api.auth import CLINICIAN, require
 from omscds.interfaces.api.deps import get_kb, latest_today
 from omscds.interfaces.api.guards import StrictJsonRoute
+from omscds.interfaces.service import assess_source
 from omscds.interop.phenopackets import phenopacket_to_case
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, parse_case
-from omscds.reasoning import assess, resolve
+from omscds.reasoning import resolve
 
 __all__ = ["router"]
 
@@ -46,7 +47,7 @@ def assess_case(
     case: dict[str, Any] = _CASE_BODY, kb: KnowledgeBase = Depends(get_kb)
 ) -> Assessment:
     """Assess a case: OMS criteria, differential, tumour probability, work-up, alerts."""
-    return assess(parse_case(case, today=latest_today()), kb)
+    return assess_source("case", case, kb, today=latest_today()).assessment
 
 
 @router.post(

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Assess cases: OMS criteria, differential, tumour probability, work-up plan."""
-        from omscds.reasoning import assess_data
+        from omscds.interfaces.service import assess_source
         from omscds.reports import render_markdown
 
         kb = load_kb(knowledge)
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
                 data = read_document(path)
                 if images:
                     data = with_images(data, images, image_kind)
-                assessment = assess_data(data, kb, today=dt.date.today())
+                assessment = assess_source("case", data, kb, today=dt.date.today()).assessment
             except OmscdsError as exc:
                 print_error(exc, path)
                 failed = True

@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the assessment as a printable report (HTML with print CSS, or PDF)."""
         # heavy imports (jinja2, weasyprint) only when this command runs
+        from omscds.interfaces.service import assess_source
         from omscds.interfaces.web.i18n import get_translations, negotiate
-        from omscds.reasoning import assess_data
 
         target = Path(output)
         suffix = target.suffix.lower()
@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
         if target.parent and not target.parent.exists():
             raise InputError(f"no such directory: {target.parent}", path="--output")
         kb = load_kb(knowledge)
-        assessment = assess_data(read_document(case), kb, today=dt.date.today())
+        assessment = assess_source(
+            "case", read_document(case), kb, today=dt.date.today()
+        ).assessment
         language = negotiate(lang)
         translations = get_translations(language)
         if suffix == ".pdf":

@@ -21,6 +21,7 @@ from omscds.interfaces.api.deps import latest_today
 from omscds.interfaces.api.guards import StrictJsonRoute
 from omscds.interfaces.api.problems import BodyError
 from omscds.interfaces.api.work import PdfPool
+from omscds.interfaces.service import assess_source
 from omscds.interfaces.web.examples import load_example
 from omscds.interfaces.web.forms import CaseForm
 from omscds.interfaces.web.i18n import get_translations, negotiate
@@ -29,9 +30,8 @@ from omscds.interfaces.web.render import assessment_vars, form_vars, render_page
 from omscds.interfaces.web.static_files import static_path
 from omscds.interfaces.web.whatif import hypothetical_case
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment, parse_case
+from omscds.model import Assessment
 from omscds.model.strict import loads_json
-from omscds.reasoning import assess
 
 __all__ = ["router"]
 
@@ -57,7 +57,7 @@ async def _fields(request: Request) -> dict[str, list[str]]:
 
 
 def _assess(case: dict[str, Any], kb: KnowledgeBase) -> Assessment:
-    return assess(parse_case(case, today=latest_today()), kb)
+    return assess_source("case", case, kb, today=latest_today()).assessment
 
 
 def _page(

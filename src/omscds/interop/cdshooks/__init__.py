@@ -19,7 +19,14 @@ from omscds.interop.cdshooks.prefetch import (
     render_template,
 )
 from omscds.interop.cdshooks.security import ALLOWED_ALGORITHMS, JwtVerifier
-from omscds.interop.cdshooks.services import PREFETCH, SERVICES, discovery, run_hook
+from omscds.interop.cdshooks.services import (
+    PREFETCH,
+    SERVICES,
+    HookCall,
+    answer_hook,
+    discovery,
+    prepare_hook,
+)
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -33,11 +40,13 @@ __all__ = [
     "FeedbackRequest",
     "FeedbackStore",
     "FhirServers",
+    "HookCall",
     "JwtVerifier",
     "PrefetchError",
+    "answer_hook",
     "discovery",
     "gather_prefetch",
+    "prepare_hook",
     "read_prefetch",
     "render_template",
-    "run_hook",
 ]

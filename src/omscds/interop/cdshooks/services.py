@@ -1,9 +1,12 @@
-"""The CDS services omscds offers, and running one hook call end to end (prefetch -> cards)."""
+"""The CDS services omscds offers: reading a hook call (prefetch -> case) and mapping its
+assessment to cards. The assessment itself is the application service's
+(``omscds.interfaces.service.run_hook``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,11 +19,21 @@ from omscds.interop.cdshooks.models import Card, CdsRequest, CdsResponse, CdsSer
 from omscds.interop.cdshooks.prefetch import gather_prefetch, iter_resources, read_prefetch
 from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.jsonshape import codings
+from omscds.interop.intake import Intake
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.terminology import Terminology
-from omscds.reasoning import assess, review_orders, reviewed_modalities
+from omscds.model import Assessment
+from omscds.reasoning import review_orders, reviewed_modalities
 
-__all__ = ["PREFETCH", "SERVICES", "discovery", "ordered_modalities", "run_hook"]
+__all__ = [
+    "PREFETCH",
+    "SERVICES",
+    "HookCall",
+    "answer_hook",
+    "discovery",
+    "ordered_modalities",
+    "prepare_hook",
+]
 
 _LEVEL = {"info": 0, "warning": 1, "critical": 2}
 
@@ -112,26 +125,35 @@ def ordered_modalities(
     return found
 
 
-async def run_hook(
+@dataclass(frozen=True)
+class HookCall:
+    """A hook call read and checked: the case it carries (None: nothing to check, answer with
+    no cards before any I/O), the draft orders under review, and what to say on the card."""
+
+    service_id: str
+    hook: str
+    patient_id: str
+    intake: Intake | None
+    orders: tuple[tuple[str, frozenset[str]], ...] = ()
+    warnings: tuple[object, ...] = ()
+
+
+async def prepare_hook(
     service_id: str,
     req: CdsRequest,
     kb: KnowledgeBase,
     *,
     today: dt.date,
     fetch_timeout: float,
-    app_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    issued: FeedbackStore | None = None,
-    one_card: bool = True,
     fhir_servers: FhirServers | None = None,
     issuer: str | None = None,
-) -> CdsResponse:
-    """Answer one hook call. Raises PrefetchError (412), InputError/InteropError (400/422).
+) -> HookCall:
+    """Read one hook call: the service, the orders it reviews, the prefetch (fetched from an
+    allow-listed ``fhir_servers`` entry for the verified ``issuer`` when missing).
 
-    ``issued`` records the uuid of every card returned, so that feedback is accepted only for
-    cards this service issued. ``one_card`` (the default) gives one concise card per call.
-    ``fhir_servers`` is the allow-list of FHIR servers that may be fetched from (and receive the
-    EHR's token) for the caller's verified ``issuer``; without it nothing is fetched.
+    Raises PrefetchError (412), InputError/InteropError (400/422). The assessment is the
+    application service's (``interfaces.service``); this module only maps.
     """
     service = SERVICES[service_id]
     if req.hook != service.hook:
@@ -139,17 +161,17 @@ async def run_hook(
     patient_id = req.context.get("patientId")
     if not isinstance(patient_id, str) or not patient_id:
         raise InputError("patientId is required", path="context.patientId")
-    orders: list[tuple[str, set[str]]] = []
+    orders: list[tuple[str, frozenset[str]]] = []
     if service.hook != "patient-view":
         # only orders the pathway reviews (pathway.yaml order_review); others need no I/O
         checked = reviewed_modalities(kb)
         orders = [
-            (ref, m)
+            (ref, frozenset(m))
             for ref, res in _draft_orders(req)
             if (m := ordered_modalities(res, kb.terminology, checked))
         ]
         if not orders:
-            return CdsResponse(cards=[])  # nothing this service checks: answer before any I/O
+            return HookCall(service_id, service.hook, patient_id, None)
     got = await gather_prefetch(
         req,
         PREFETCH,
@@ -160,11 +182,30 @@ async def run_hook(
     )
     intake = read_prefetch(got, kb, today=today, patient_id=patient_id)
     # the card lists the keys that could not be had as they are, then what was not understood
-    warnings: list[object] = [w.why if w.path == "prefetch" else w for w in intake.warnings]
-    assessment = assess(intake.case, kb)
-    patient_ref = f"Patient/{patient_id}"
+    warnings = tuple(w.why if w.path == "prefetch" else w for w in intake.warnings)
+    return HookCall(service_id, service.hook, patient_id, intake, tuple(orders), warnings)
+
+
+def answer_hook(
+    call: HookCall,
+    assessment: Assessment | None,
+    kb: KnowledgeBase,
+    *,
+    app_url: str | None = None,
+    issued: FeedbackStore | None = None,
+    one_card: bool = True,
+) -> CdsResponse:
+    """The cards for an assessed call (``assessment`` None: the call had nothing to check).
+
+    ``issued`` records the uuid of every card returned, so that feedback is accepted only for
+    cards this service issued. ``one_card`` (the default) gives one concise card per call.
+    """
+    if assessment is None:
+        return CdsResponse(cards=[])
+    warnings = list(call.warnings)
+    patient_ref = f"Patient/{call.patient_id}"
     cards: list[Card] = []
-    if service.hook == "patient-view":
+    if call.hook == "patient-view":
         card = workup_card(
             assessment,
             patient_ref=patient_ref,
@@ -179,17 +220,17 @@ async def run_hook(
         else:
             cards = sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1] if one_card else alerts
     else:
-        modalities = set().union(*(m for _, m in orders))
+        modalities = set().union(*(m for _, m in call.orders))
         card = order_warning_card(
             assessment,
             review_orders(assessment, modalities, kb),
             patient_ref=patient_ref,
-            order_ids=[ref for ref, _ in orders],
+            order_ids=[ref for ref, _ in call.orders],
             warnings=warnings,
             refs=kb.sources,
             terms=kb.terminology,
         )
         cards = [card] if card else []
     if issued is not None and cards:
-        issued.issue(service_id, [card.uuid for card in cards])
+        issued.issue(call.service_id, [card.uuid for card in cards])
     return CdsResponse(cards=cards)
