@@ -22,7 +22,14 @@ from omscds.imaging.io import read_image
 from omscds.imaging.norms import ImagingNorms, default_norms, z_score
 from omscds.imaging.quantify import region_means, spect_ratios, tissue_volumes, voxel_zmap
 from omscds.imaging.regions import REGION_NAMES, Regions, template_regions
-from omscds.imaging.register import register_affine, resample_to
+from omscds.imaging.register import (
+    MRI_SCHEDULE,
+    SPECT_SCHEDULE,
+    FixedImage,
+    prepare_fixed,
+    register_affine,
+    resample_to,
+)
 from omscds.imaging.template import Template, load_template, perfusion_image
 from omscds.imaging.volume import Volume
 
@@ -48,12 +55,24 @@ class _Context:
     template: Template
     regions: Regions
     perfusion: FloatArray
+    #: the registration targets, smoothed once for their schedules
+    spect_fixed: FixedImage
+    mri_fixed: FixedImage
 
 
 @lru_cache(maxsize=1)
 def _context() -> _Context:
     tpl = load_template()
-    return _Context(tpl, template_regions(), perfusion_image(tpl))
+    perfusion = perfusion_image(tpl)
+    perfusion.setflags(write=False)
+    affine = np.asarray(tpl.affine)
+    return _Context(
+        tpl,
+        template_regions(),
+        perfusion,
+        prepare_fixed(Volume(data=perfusion, affine=affine), SPECT_SCHEDULE),
+        prepare_fixed(Volume(data=np.asarray(tpl.t1), affine=affine), MRI_SCHEDULE),
+    )
 
 
 @dataclass(eq=False)
@@ -157,9 +176,10 @@ def analyze_volume(
         vol, ref, tpl.affine, tpl.mask, norms.threshold("orientation_margin")
     )
     report["orientation_scores"] = {k: round(v, 3) for k, v in scores.items()}
-    fixed = Volume(data=np.asarray(ref), affine=np.asarray(tpl.affine))
-    shrink = (4, 2) if kind == "spect" else (4, 2, 1)
-    r = register_affine(fixed, vol, shrink=shrink)
+    if kind == "spect":
+        r = register_affine(ctx.spect_fixed, vol, schedule=SPECT_SCHEDULE)
+    else:
+        r = register_affine(ctx.mri_fixed, vol, schedule=MRI_SCHEDULE)
     report["cerebellum_in_fov"] = round(
         qc.check_fov(
             vol, r.matrix, reg.cerebellum, tpl.affine, norms.threshold("min_cerebellum_in_fov")
@@ -174,6 +194,7 @@ def analyze_volume(
         "correlation": round(corr, 3),
         "metric": round(r.metric, 4),
         "iterations": r.iterations,
+        "level_iterations": list(r.level_iterations),
         "seconds": round(r.seconds, 3),
         "scale": [round(float(s), 3) for s in np.linalg.svd(r.matrix[:3, :3], compute_uv=False)],
     }
