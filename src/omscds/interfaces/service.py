@@ -17,25 +17,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from omscds.errors import InputError
-from omscds.interop.cdshooks import (
-    CdsRequest,
-    CdsResponse,
-    FeedbackStore,
-    FhirServers,
-    answer_hook,
-    prepare_hook,
-)
-from omscds.interop.fhir.inbound import read_bundle
 from omscds.interop.intake import Intake
-from omscds.interop.phenopackets import read_phenopacket
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, check_not_future
 from omscds.reasoning import assess, parse_checked
+
+if TYPE_CHECKING:  # the FHIR and CDS stacks load only when a face uses them (CLI start-up)
+    import httpx
+
+    from omscds.interop.cdshooks import CdsRequest, CdsResponse, FeedbackStore, FhirServers
 
 __all__ = ["SOURCES", "Assessed", "assess_intake", "assess_source", "read_source", "run_hook"]
 
@@ -54,6 +47,8 @@ def read_case(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> 
 
 
 def _read_bundle(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) -> Intake:
+    from omscds.interop.fhir.inbound import read_bundle
+
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise InputError("the body must be a FHIR Bundle", path="resourceType")
     return read_bundle(data, kb, today=today or dt.date.today())
@@ -62,6 +57,8 @@ def _read_bundle(data: Any, kb: KnowledgeBase, *, today: dt.date | None = None) 
 def _read_phenopacket(
     data: Any, kb: KnowledgeBase, *, today: dt.date | None = None, age_months: float | None = None
 ) -> Intake:
+    from omscds.interop.phenopackets import read_phenopacket
+
     return read_phenopacket(data, kb, age_months=age_months)
 
 
@@ -125,6 +122,8 @@ async def run_hook(
 
     Raises PrefetchError (412), InputError/InteropError (400/422).
     """
+    from omscds.interop.cdshooks import answer_hook, prepare_hook
+
     call = await prepare_hook(
         service_id,
         req,

@@ -53,7 +53,7 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     used = _assumptions_used(kb, recommendations, alerts, tumour.result.prior_id)
     if staging is not None:
         used += _staging_assumptions(staging.result)
-    return Assessment(
+    return Assessment.build(
         omscds_version=__version__,
         knowledge_base=KnowledgeBaseRef(
             version=kb.version, sha256=kb.sha256, hpo_release=kb.manifest.hpo_release

@@ -10,8 +10,10 @@ K"). The staging work-up still missing becomes facts the pathway's *found* phase
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from omscds.errors import InputError
 from omscds.knowledge import KnowledgeBase
@@ -224,14 +226,59 @@ def _classification(
 
 
 def _classify_all(
-    options: dict[str, frozenset[str]], st: Staging
+    options: dict[str, frozenset[str]], st: Staging, kb: KnowledgeBase
 ) -> tuple[Outcome, Outcome, Outcome, Outcome]:
-    stage = classify(st.inrgss_rules, options)
+    stage = _classified(kb, "inrgss", st.inrgss_rules, options)
     with_stage = {**options, "stage": frozenset(stage.possible)}
-    group = classify(st.inrg_rules, with_stage)
-    risk = classify(st.inrg_rules, with_stage, key=lambda r: r.risk or "")
-    cog = classify(st.cog_rules, with_stage)
+    group = _classified(kb, "inrg", st.inrg_rules, with_stage)
+    risk = _classified(kb, "inrg_risk", st.inrg_rules, with_stage, key=lambda r: r.risk or "")
+    cog = _classified(kb, "cog", st.cog_rules, with_stage)
     return stage, group, _with_stage(risk, stage), _with_stage(cog, stage)
+
+
+def _classified(
+    kb: KnowledgeBase,
+    table: str,
+    rules: tuple[ClassRule, ...],
+    options: Mapping[str, frozenset[str]],
+    key: Callable[[ClassRule], str] | None = None,
+) -> Outcome:
+    """``classify``, kept (bounded) per table and set of inputs: it is a pure function of the
+    tables and the inputs' possible values, and trying every combination of the unknown
+    inputs costs tens of milliseconds when most are unknown, the common case (measured)."""
+    names = {var for rule in rules for var in rule.when}
+    memo_key = (table, tuple(sorted((n, tuple(sorted(options[n]))) for n in names)))
+    cache = kb.memo("staging.classified", lambda: _Lru(_CACHE_SIZE))
+    hit = cache.get(memo_key)
+    if hit is None:
+        hit = cache.put(
+            memo_key, classify(rules, options, key) if key else classify(rules, options)
+        )
+    out: Outcome = hit
+    return out
+
+
+_CACHE_SIZE = 2048
+
+
+class _Lru:
+    """A small least-recently-used map (the knowledge base's memo must stay bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> Any:
+        self.data[key] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+        return value
 
 
 def _with_stage(out: Outcome, stage: Outcome) -> Outcome:
@@ -252,7 +299,7 @@ def stage_tumour(case: Case, facts: Facts, kb: KnowledgeBase) -> StagingContext 
         return None
     _validate(case, st)
     options, notes = staging_inputs(case, st)
-    stage, group, risk, cog = _classify_all(options, st)
+    stage, group, risk, cog = _classify_all(options, st, kb)
     stage_c = _with_stage(group, stage)
     risks = {r.id: r for r in st.inrg_risks}
     stages: dict[str, str] = {str(s.id): str(s.id) for s in st.stages}
@@ -286,7 +333,7 @@ def stage_tumour(case: Case, facts: Facts, kb: KnowledgeBase) -> StagingContext 
     t = case.tumour
     idrfs = tuple(k for k, s in (t.idrfs.items() if t else ()) if s == "present")
     mets = tuple(k for k, s in (t.metastases.items() if t else ()) if s == "present")
-    workup, work_facts = _workup(case, facts, st, options, stage)
+    workup, work_facts = _workup(case, facts, st, options, stage, kb)
     result_facts = set(work_facts)
     practice: list[StagingNote] = []
     for item in st.practice:
@@ -387,6 +434,7 @@ def _workup(
     st: Staging,
     options: dict[str, frozenset[str]],
     stage: Outcome,
+    kb: KnowledgeBase,
 ) -> tuple[tuple[WorkupItem, ...], set[str]]:
     """Which items of the staging work-up (NCI PDQ) are still missing, and the facts that
     order them in the pathway's found phase."""
@@ -420,7 +468,7 @@ def _workup(
         status["bone_marrow"] = ("done", "")
     else:
         clear, _ = staging_inputs(case, st, marrow_absent=True)
-        otherwise_l1 = classify(st.inrgss_rules, clear).result == "L1"
+        otherwise_l1 = _classified(kb, "inrgss", st.inrgss_rules, clear).result == "L1"
         status["bone_marrow"] = (
             ("conditional", "may be unnecessary for this otherwise stage-1 tumour")
             if otherwise_l1
@@ -428,8 +476,8 @@ def _workup(
         )
     status["urine"] = ("done", "") if _done(case, "urine_catecholamines") else ("missing", "")
     with_stage = {**options, "stage": frozenset(stage.possible)}
-    open_bio = set(classify(st.inrg_rules, with_stage).deciding)
-    open_bio |= set(classify(st.cog_rules, with_stage).deciding)
+    open_bio = set(_classified(kb, "inrg", st.inrg_rules, with_stage).deciding)
+    open_bio |= set(_classified(kb, "cog", st.cog_rules, with_stage).deciding)
     open_bio &= set(_BIOLOGY_VARS)
     status["biology"] = (
         (
