@@ -128,6 +128,12 @@ def test_real_phenopackets_import(kb, kit, client) -> None:
         with pytest.raises(Exception, match="no age"):
             read_phenopacket(doc, kb)
         assert read_phenopacket(doc, kb, age_months=30).case.age_months == 30
+        given = client.post(
+            "/api/v1/import/phenopacket?age_months=30",
+            content=path.read_bytes(),
+            headers={"content-type": "application/json"},
+        )
+        assert given.status_code == 200 and given.json()["age_months"] == 30, given.text[:200]
     assert imported + len(no_age) == len(PHENOPACKETS)
     assert imported / len(PHENOPACKETS) >= 0.88, (imported, no_age)
 

@@ -22,7 +22,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -91,7 +91,6 @@ class ReassessRun:
     skipped: int = 0
     done: int = 0
     changed: int = 0
-    items: list[ReassessItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 
 from omscds.interfaces.api.auth import CLINICIAN, require
 from omscds.interfaces.api.deps import get_kb, latest_today
@@ -84,9 +84,16 @@ def knowledge_base(kb: KnowledgeBase = Depends(get_kb)) -> dict[str, Any]:
 )
 def import_phenopacket(
     phenopacket: dict[str, Any] = Body(..., description="A GA4GH Phenopacket v2 (JSON)."),
+    age_months: float | None = Query(
+        None,
+        ge=0,
+        le=1800,
+        description="The subject's age in months, for a packet that gives no time element "
+        "(used only then; the packet's own age always wins).",
+    ),
     kb: KnowledgeBase = Depends(get_kb),
 ) -> dict[str, Any]:
     """Convert a Phenopacket v2 into an omscds case (validated)."""
-    case = phenopacket_to_case(phenopacket, kb)
+    case = phenopacket_to_case(phenopacket, kb, age_months=age_months)
     parse_case(case, today=latest_today())
     return case
