@@ -17,7 +17,7 @@ from omscds.storage.database import (
 )
 from omscds.storage.longitudinal import HistoryEntry, build_assessment_case
 from omscds.storage.privacy import check_patient_key
-from omscds.storage.reassess import ReassessItem, ReassessRun, reassess
+from omscds.storage.reassess import ReassessItem, ReassessRun, advice_changes, reassess
 from omscds.storage.records import (
     AuditEntry,
     Page,
@@ -51,6 +51,7 @@ __all__ = [
     "TimelineData",
     "TreatmentRecord",
     "VisitRecord",
+    "advice_changes",
     "build_assessment_case",
     "check_patient_key",
     "current_revision",

@@ -40,12 +40,13 @@ from omscds.storage.longitudinal import (
     canonical_case,
     canonical_json,
 )
+from omscds.storage.records import Page
 from omscds.storage.tables import assessments, patients, relapses, treatments, visits
 
 if TYPE_CHECKING:
     from omscds.storage.repository import Registry
 
-__all__ = ["ReassessItem", "ReassessRun", "reassess"]
+__all__ = ["ReassessItem", "ReassessRun", "advice_changes", "reassess"]
 
 #: patients per chunk: large enough that a worker round trip costs little against ~1 ms per
 #: assessment, small enough that a kill loses little and progress moves smoothly
@@ -400,3 +401,68 @@ def _on_dask(
             yield from stored(fut.result())
     finally:
         client.close()
+
+
+def advice_changes(
+    registry: Registry, *, threshold: float | None = None, limit: int = 50, offset: int = 0
+) -> Page[ReassessItem]:
+    """The patients whose latest visit was re-assessed under this registry's knowledge base
+    with different advice than its assessment under the knowledge base before (what the web
+    registry's "advice changes" page lists; ``registry reassess`` makes the assessments).
+
+    Read-only: compares stored assessments, never assesses.
+    """
+    kb = registry.kb
+    limit_p = kb.param("reassess_probability_change") if threshold is None else threshold
+    out: list[ReassessItem] = []
+    with registry.reading() as conn:
+        latest, _ = _latest_visits(conn, "")  # every patient's latest visit
+        for part in _chunks(latest, 500):
+            ids = [vid for _, _, vid in part]
+            rows: dict[int, list[Any]] = {vid: [] for vid in ids}
+            for a in conn.execute(
+                select(
+                    assessments.c.visit_id,
+                    assessments.c.uid,
+                    assessments.c.kb_version,
+                    assessments.c.kb_sha256,
+                    assessments.c.assessment_json,
+                )
+                .where(assessments.c.visit_id.in_(ids))
+                .order_by(assessments.c.id)
+            ):
+                rows[a.visit_id].append(a)
+            dates = {
+                v.id: (v.uid, v.visit_date)
+                for v in conn.execute(
+                    select(visits.c.id, visits.c.uid, visits.c.visit_date).where(
+                        visits.c.id.in_(ids)
+                    )
+                )
+            }
+            for key, _pid, vid in part:
+                stored = rows[vid]
+                if not stored or stored[-1].kb_sha256 != kb.sha256:
+                    continue  # not re-assessed under this knowledge base
+                before = next((r for r in reversed(stored) if r.kb_sha256 != kb.sha256), None)
+                if before is None:
+                    continue
+                change = compare_advice(
+                    json.loads(before.assessment_json),
+                    json.loads(stored[-1].assessment_json),
+                    limit_p,
+                )
+                if change.changed:
+                    uid, date = dates[vid]
+                    out.append(
+                        ReassessItem(
+                            patient_key=key,
+                            visit_uid=uid,
+                            visit_date=date,
+                            assessment_uid=stored[-1].uid,
+                            before_kb=before.kb_version,
+                            change=change,
+                            before_sha256=before.kb_sha256,
+                        )
+                    )
+    return Page(tuple(out[offset : offset + limit]), len(out), limit, offset)

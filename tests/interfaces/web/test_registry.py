@@ -46,3 +46,44 @@ def test_save_visit_list_and_timeline(
         bad = c.post("/registry/visits", data={"case_json": "{}", "patient": "P-2"})
         assert bad.status_code == 422
         assert "Traceback" not in bad.text
+
+
+def test_advice_changes_page_lists_only_the_changed_patients(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """Visits assessed under an older knowledge base (CSF not advised after a negative MIBG),
+    then ``registry reassess`` under the shipped one: the page names the changed patients."""
+    import shutil
+
+    from omscds.knowledge import load_knowledge
+    from omscds.knowledge.loader import DATA_DIR
+
+    old_dir = tmp_path / "old-kb"
+    shutil.copytree(DATA_DIR, old_dir)
+    rec = old_dir / "recommendations.yaml"
+    text = rec.read_text()
+    marker = '    when_none: [csf_done]\n    title: "CSF: oligoclonal'
+    assert marker in text
+    rec.write_text(text.replace(marker, marker.replace("[csf_done]", "[csf_done, mibg_negative]")))
+    url = f"sqlite:///{tmp_path / 'reg.sqlite3'}"
+    old = open_registry(url, load_knowledge(old_dir), create=True)
+    oms = {"opsoclonus": "present", "myoclonus": "present", "ataxia": "present"}
+    mibg = [{"modality": "mibg", "result": "negative", "date": "2024-03-05"}]
+    try:
+        old.add_visit("P-changed", {"age_months": 22, "findings": oms, "tests": mibg}, "2024-03-10")
+        old.add_visit("P-same", {"age_months": 22, "findings": oms}, "2024-03-10")
+    finally:
+        old.close()
+    new = open_registry(url, kb)
+    try:
+        assert sum(1 for _ in new.reassess(workers=1)) == 3  # the counts and two patients
+    finally:
+        new.close()
+    monkeypatch.setenv("OMSCDS_DATABASE_URL", url)
+    with authkit.browser_client() as c:
+        assert 'href="/registry/changes"' in c.get("/registry").text
+        page = c.get("/registry/changes")
+        assert page.status_code == 200
+        assert "P-changed" in page.text and "P-same" not in page.text
+        assert "recommendations added: csf_support" in page.text
+        assert "1 patients with changed advice" in page.text

@@ -21,7 +21,7 @@ from omscds.interfaces.web.render import render_page
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
 from omscds.reports.charts import SeverityPoint, TreatmentBand, severity_chart_svg
-from omscds.storage import ENV_VAR, Registry
+from omscds.storage import ENV_VAR, Registry, advice_changes
 
 __all__ = ["registry_configured", "registry_router"]
 
@@ -77,6 +77,19 @@ def patients(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Respon
     except OmscdsError as exc:
         return _problem(request, exc)
     return _render(request, "registry_patients.html.j2", page=page)
+
+
+@registry_router.get("/registry/changes", response_class=HTMLResponse, dependencies=_clinician)
+def changes(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Response:
+    """The patients whose advice changed under this knowledge base (``registry reassess``)."""
+    if not registry_configured():
+        return Response("no registry configured", status_code=404, media_type="text/plain")
+    try:
+        page = advice_changes(_registry(request), limit=50, offset=offset)
+    except OmscdsError as exc:
+        return _problem(request, exc)
+    kb: KnowledgeBase = request.app.state.kb
+    return _render(request, "registry_changes.html.j2", page=page, kb_version=kb.version)
 
 
 @registry_router.get(
