@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,17 @@ def _changed_kb(tmp_path: Path) -> Path:
     return root
 
 
+@contextmanager
+def _under_changed_kb(db_url: str, tmp_path: Path) -> Iterator[tuple[Registry, Path]]:
+    """The registry opened with the changed knowledge base (and that knowledge base's folder)."""
+    kb_dir = _changed_kb(tmp_path)
+    new = open_registry(db_url, load_knowledge(kb_dir), actor="reassessor")
+    try:
+        yield new, kb_dir
+    finally:
+        new.close()
+
+
 def _fill(registry: Registry, build: Any, n: int = 6) -> set[str]:
     """``n`` patients with two visits each; the odd ones had a negative MIBG at the second."""
     changed = set()
@@ -57,9 +70,7 @@ def test_only_the_patients_whose_advice_changed_are_reported(
     registry: Registry, db_url: str, build: Any, tmp_path: Path
 ) -> None:
     expected = _fill(registry, build)
-    kb_dir = _changed_kb(tmp_path)
-    new = open_registry(db_url, load_knowledge(kb_dir), actor="reassessor")
-    try:
+    with _under_changed_kb(db_url, tmp_path) as (new, kb_dir):
         run, items = _run(new, kb_dir=str(kb_dir), workers=1)
         assert (run.total, run.skipped, run.done) == (6, 0, 6)
         assert {i.patient_key for i in items if i.changed} == expected
@@ -79,8 +90,6 @@ def test_only_the_patients_whose_advice_changed_are_reported(
         # a second run has nothing left to do
         run2, items2 = _run(new, kb_dir=str(kb_dir), workers=1)
         assert (run2.total, run2.skipped, items2) == (6, 6, [])
-    finally:
-        new.close()
 
 
 def test_the_same_knowledge_base_changes_nothing(registry: Registry, build: Any) -> None:
@@ -93,9 +102,7 @@ def test_a_run_stopped_part_way_resumes_where_it_stopped(
     registry: Registry, db_url: str, build: Any, tmp_path: Path
 ) -> None:
     expected = _fill(registry, build)
-    kb_dir = _changed_kb(tmp_path)
-    new = open_registry(db_url, load_knowledge(kb_dir), actor="reassessor")
-    try:
+    with _under_changed_kb(db_url, tmp_path) as (new, kb_dir):
         gen = new.reassess(kb_dir=str(kb_dir), workers=1, chunk=2)
         first = [next(gen), next(gen)]  # the counts, then the first stored patient
         gen.close()  # stopped (as by a kill) after the first chunk was committed
@@ -105,8 +112,6 @@ def test_a_run_stopped_part_way_resumes_where_it_stopped(
         done_first = {"p000", "p001"}
         assert {i.patient_key for i in items} == {f"p{i:03d}" for i in range(6)} - done_first
         assert {i.patient_key for i in items if i.changed} == expected - done_first
-    finally:
-        new.close()
 
 
 @pytest.fixture
@@ -125,14 +130,10 @@ def test_worker_processes_give_the_same_answer(
 ) -> None:
     registry, db_url = sqlite_registry
     expected = _fill(registry, build)
-    kb_dir = _changed_kb(tmp_path)
-    new = open_registry(db_url, load_knowledge(kb_dir), actor="reassessor")
-    try:
+    with _under_changed_kb(db_url, tmp_path) as (new, kb_dir):
         run, items = _run(new, kb_dir=str(kb_dir), workers=2, chunk=2)
         assert run.done == 6
         assert {i.patient_key for i in items if i.changed} == expected
-    finally:
-        new.close()
 
 
 def test_a_dask_cluster_gives_the_same_answer(
@@ -163,13 +164,11 @@ def test_a_worker_with_another_knowledge_base_is_refused(
     """The registry's knowledge base and the directory the workers load must be the same."""
     registry, db_url = sqlite_registry
     _fill(registry, build, n=2)
-    kb_dir = _changed_kb(tmp_path)
-    new = open_registry(db_url, load_knowledge(kb_dir), actor="reassessor")
-    try:
-        with pytest.raises(Exception, match="not the one asked for"):
-            _run(new, kb_dir=None, workers=2)  # the workers would load the shipped one
-    finally:
-        new.close()
+    with (
+        _under_changed_kb(db_url, tmp_path) as (new, _),
+        pytest.raises(Exception, match="not the one asked for"),
+    ):
+        _run(new, kb_dir=None, workers=2)  # the workers would load the shipped one
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment, PathwayStep
+from omscds.reports.summary import _pct
 
 __all__ = ["brief_line", "next_action"]
 
 _OMS = {"criteria_met": "OMS criteria met", "possible": "possible OMS", "not_met": "OMS not met"}
-
-
-def _pct(p: float) -> str:
-    return f"{p:.0%}" if p >= 0.01 or p == 0 else "<1%"
 
 
 def next_action(a: Assessment, kb: KnowledgeBase) -> PathwayStep | None:

@@ -171,8 +171,8 @@ def _assess_with(jobs: Sequence[_Job], kb: KnowledgeBase, threshold: float) -> l
     return out
 
 
-def _latest_visits(conn: Connection, sha256: str) -> tuple[list[tuple[str, int, int]], int]:
-    """(patient key, patient id, latest visit id) still to do, and how many are already done."""
+def _latest_visits(conn: Connection) -> list[tuple[str, int, int]]:
+    """(patient key, patient id, latest visit id) of every patient, in key order."""
     rows = conn.execute(
         select(patients.c.key, patients.c.id, visits.c.id.label("visit_id"), visits.c.visit_date)
         .join(visits, visits.c.patient_id == patients.c.id)
@@ -181,13 +181,19 @@ def _latest_visits(conn: Connection, sha256: str) -> tuple[list[tuple[str, int, 
     latest: dict[str, tuple[str, int, int]] = {}
     for r in rows:
         latest[r.key] = (r.key, r.id, r.visit_id)  # ordered: the last row of a key is its latest
+    return list(latest.values())
+
+
+def _still_to_do(conn: Connection, sha256: str) -> tuple[list[tuple[str, int, int]], int]:
+    """The latest visits not yet assessed under ``sha256``, and how many already are."""
+    latest = _latest_visits(conn)
     done = {
         int(r.visit_id)
         for r in conn.execute(
             select(assessments.c.visit_id).where(assessments.c.kb_sha256 == sha256)
         )
     }
-    todo = [t for t in latest.values() if t[2] not in done]
+    todo = [t for t in latest if t[2] not in done]
     return todo, len(latest) - len(todo)
 
 
@@ -332,7 +338,7 @@ def reassess(
     if n < 1:
         raise InputError("workers must be at least 1", path="workers")
     with registry.reading() as conn:
-        todo, skipped = _latest_visits(conn, kb.sha256)
+        todo, skipped = _still_to_do(conn, kb.sha256)
     run = ReassessRun(kb_version=kb.version, total=len(todo) + skipped, skipped=skipped)
     yield run
     if not todo:
@@ -416,7 +422,7 @@ def advice_changes(
     limit_p = kb.param("reassess_probability_change") if threshold is None else threshold
     out: list[ReassessItem] = []
     with registry.reading() as conn:
-        latest, _ = _latest_visits(conn, "")  # every patient's latest visit
+        latest = _latest_visits(conn)
         for part in _chunks(latest, 500):
             ids = [vid for _, _, vid in part]
             rows: dict[int, list[Any]] = {vid: [] for vid in ids}

@@ -11,12 +11,35 @@ from rich.console import Console
 from omscds.errors import InputError, OmscdsError
 
 if TYPE_CHECKING:  # the knowledge base (pydantic schemas) loads only when a command needs it
+    from rich.progress import Progress
+
     from omscds.knowledge import KnowledgeBase
 
-__all__ = ["err_console", "load_kb", "out_console", "print_error", "read_document"]
+__all__ = [
+    "err_console",
+    "load_kb",
+    "out_console",
+    "print_error",
+    "progress_bar",
+    "read_document",
+]
 
 out_console = Console(highlight=False, soft_wrap=True)  # reports are never hard-wrapped
 err_console = Console(stderr=True, highlight=False)
+
+
+def progress_bar(*, transient: bool) -> Progress:
+    """The progress bar of long commands (imaging batch, registry reassess), on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+    )
 
 
 def load_kb(directory: str | None = None) -> KnowledgeBase:

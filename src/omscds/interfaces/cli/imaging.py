@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from omscds.errors import InputError
-from omscds.interfaces.cli._common import err_console, out_console
+from omscds.interfaces.cli._common import err_console, out_console, progress_bar
 
 __all__ = ["register"]
 
@@ -140,19 +140,11 @@ def batch_cmd(
     scheduler: str | None = typer.Option(None, "--scheduler", help="tcp://host:port of Dask."),
 ) -> None:
     """Analyse many studies in parallel; resumable (finished studies are skipped)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from omscds.imaging.batch import discover, run_batch
 
     studies = discover(source, age_months)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as bar:
+    with progress_bar(transient=False) as bar:
         task = bar.add_task("studies", total=len(studies))
         rows = run_batch(
             studies,

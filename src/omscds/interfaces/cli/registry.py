@@ -16,7 +16,13 @@ import typer
 from rich.table import Table
 
 from omscds.errors import InputError
-from omscds.interfaces.cli._common import err_console, load_kb, out_console, read_document
+from omscds.interfaces.cli._common import (
+    err_console,
+    load_kb,
+    out_console,
+    progress_bar,
+    read_document,
+)
 
 if TYPE_CHECKING:
     from omscds.storage import PatientHistory, Registry
@@ -383,7 +389,6 @@ def register(app: typer.Typer) -> None:
         """Re-assess every patient's latest visit under a knowledge base; report whose advice
         changed (phase, tumour status, P(tumour), recommendations). Resumable: visits already
         assessed under that knowledge base are skipped."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         from omscds.storage import ReassessItem, ReassessRun, open_registry
 
@@ -396,14 +401,7 @@ def register(app: typer.Typer) -> None:
         run: ReassessRun | None = None
         stream = target.open("a", encoding="utf-8") if target else None
         try:
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            ) as bar:
+            with progress_bar(transient=True) as bar:
                 task = bar.add_task(f"re-assessing under {kb.version}", total=None)
                 for out in reg.reassess(
                     kb_dir=kb_dir,
