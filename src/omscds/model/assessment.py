@@ -37,7 +37,7 @@ BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @classmethod
     def build(cls, **values: Any) -> Self:
