@@ -8,17 +8,34 @@ assessment; the charts only draw them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
-from omscds.model import TumourResult
+from markupsafe import Markup
+
+from omscds.knowledge import KnowledgeBase
+from omscds.model import Assessment, TumourResult
+from omscds.reports.explanations import (
+    LEADING,
+    LrRow,
+    SensitivityRow,
+    SensitivityView,
+    finding_lr_rows,
+    tumour_lr_rows,
+    tumour_sensitivity,
+)
 
 __all__ = [
     "SeverityPoint",
     "TreatmentBand",
+    "assessment_charts",
     "body_diagram_svg",
+    "lr_bars_svg",
     "probability_steps_svg",
+    "sensitivity_svg",
     "severity_chart_svg",
 ]
 
@@ -308,3 +325,270 @@ def severity_chart_svg(
     )
     out.append("</svg>")
     return "".join(out)
+
+
+def _lr(v: float) -> str:
+    if math.isinf(v):
+        return "∞"
+    if v >= 10:
+        return f"{v:.0f}"
+    if v >= 1:
+        return f"{v:.1f}"
+    return f"{v:.2g}"
+
+
+_GLYPH = {"for": "+", "against": "−", "atypical": "!", "none": "="}
+
+
+def lr_bars_svg(
+    rows: Sequence[LrRow],
+    *,
+    title: str,
+    tr: Translate = _same,
+    id_prefix: str = "lr",
+) -> str:
+    """Likelihood-ratio bars on a log scale, as LIRICAL draws them: one row per finding or test.
+
+    A bar runs from 1 (no change) to the likelihood ratio: to the right (solid, "+") when the
+    evidence raises the odds, to the left (hatched, "−"; "!" when atypical) when it lowers them.
+    Each row is labelled with the evidence and its value; a whisker shows an interval.
+
+    >>> svg = lr_bars_svg([LrRow("Opsoclonus", 54.6, "for"), LrRow("No fever", 0.37, "against")],
+    ...     title="OMS")
+    >>> "LR 55" in svg and "LR 0.37" in svg and "− No fever" in svg
+    True
+    """
+    width = 640
+    label_w, value_w, row_h, top = 240, 150, 24, 28
+    x0, x1 = label_w + 8, width - value_w
+    height = top + row_h * max(len(rows), 1) + 58
+    ends = [r.lr for r in rows] + [v for r in rows if r.interval for v in r.interval]
+    finite = [v for v in ends if v > 0 and not math.isinf(v)]
+    decades = max([1, *(math.ceil(abs(math.log10(v)) - 1e-9) for v in finite)])
+    decades = min(decades, 3)
+    lo, hi = 10.0**-decades, 10.0**decades
+
+    def x(v: float) -> float:
+        v = min(max(v, lo), hi) if v > 0 else lo
+        return x0 + (math.log10(v) + decades) / (2 * decades) * (x1 - x0)
+
+    def value_text(r: LrRow) -> str:
+        text = f"LR {_lr(r.lr)}"
+        if r.interval:
+            text += f" ({_lr(r.interval[0])}–{_lr(r.interval[1])})"
+        return text
+
+    desc = "; ".join(
+        f"{_GLYPH[r.direction]} {r.label}: {value_text(r)}" + (f" ({r.detail})" if r.detail else "")
+        for r in rows
+    ) or tr("no evidence listed")
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-lr" '
+        f'viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-labelledby="{id_prefix}-title {id_prefix}-desc">',
+        f'<title id="{id_prefix}-title">{_e(title)}</title>',
+        f'<desc id="{id_prefix}-desc">{_e(desc)}</desc>',
+        "<defs>",
+        f'<pattern id="{id_prefix}-against" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe3d6"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#b5541c" stroke-width="2"/></pattern>',
+        "</defs>",
+        f'<text x="0" y="16" font-size="13" font-weight="bold">{_e(_short(title, width))}</text>',
+    ]
+    for d in range(-decades, decades + 1):
+        v = 10.0**d
+        tx = x(v)
+        out.append(
+            f'<line class="{"lr-one" if d == 0 else "lr-tick"}" x1="{tx:.1f}" y1="{top - 4}" '
+            f'x2="{tx:.1f}" y2="{height - 52}" '
+            f'stroke="{"#555" if d == 0 else "#ddd"}" stroke-width="{2 if d == 0 else 1}"/>'
+            f'<text x="{tx:.1f}" y="{height - 38}" text-anchor="middle" font-size="11">'
+            f"{v:g}</text>"
+        )
+    for i, r in enumerate(rows):
+        cy = top + i * row_h + row_h / 2
+        one, end = x(1.0), x(r.lr)
+        bx, bw = min(one, end), abs(end - one)
+        fill = "#1f3d7a" if r.direction == "for" else f"url(#{id_prefix}-against)"
+        out.append(f'<g class="lr-row lr-{r.direction}">')
+        out.append(
+            f'<text class="lr-label" x="{label_w}" y="{cy + 4:.1f}" text-anchor="end" '
+            f'font-size="12">{_e(_GLYPH[r.direction])} {_e(_short(r.label, label_w - 14))}'
+            f"<title>{_e(r.detail or r.label)}</title></text>"
+        )
+        if r.direction == "none" or bw < 1:
+            out.append(
+                f'<circle class="lr-bar" cx="{one:.1f}" cy="{cy:.1f}" r="4" fill="#fff" '
+                'stroke="#333" stroke-width="1.5"/>'
+            )
+        else:
+            out.append(
+                f'<rect class="lr-bar" x="{bx:.1f}" y="{cy - 7:.1f}" width="{bw:.1f}" '
+                f'height="14" fill="{fill}" stroke="#333" stroke-width="1"/>'
+            )
+        if r.interval:
+            wa, wb = x(r.interval[0]), x(r.interval[1])
+            out.append(
+                f'<path class="lr-interval" d="M{wa:.1f} {cy:.1f}H{wb:.1f}M{wa:.1f} {cy - 5:.1f}'
+                f'V{cy + 5:.1f}M{wb:.1f} {cy - 5:.1f}V{cy + 5:.1f}" stroke="#000" '
+                'stroke-width="1.5" fill="none"/>'
+            )
+        if r.lr > hi or r.lr < lo:  # beyond the axis: say so with an arrow, the value in text
+            ax = x1 if r.lr > hi else x0
+            step = 6 if r.lr > hi else -6
+            out.append(f'<path d="M{ax:.1f} {cy - 6:.1f}l{step} 6l{-step} 6z" fill="#000"/>')
+        out.append(
+            f'<text class="lr-value" x="{x1 + 8}" y="{cy + 4:.1f}" font-size="12">'
+            f"{_e(value_text(r))}</text></g>"
+        )
+    out.append(
+        f'<text x="{x0}" y="{height - 20}" font-size="11">'
+        f"{_e(tr('Likelihood ratio (log scale); 1 = no change'))}</text>"
+        f'<text x="{x0}" y="{height - 6}" font-size="11">'
+        f"{_e(tr('+ raises the odds (solid bar), − lowers them (hatched), ! atypical'))}</text>"
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def sensitivity_svg(
+    view: SensitivityView,
+    *,
+    labels: Mapping[str, str] | None = None,
+    tr: Translate = _same,
+    id_prefix: str = "sens",
+) -> str:
+    """How far the tumour probability moves when one uncertain number moves over its range.
+
+    One bar per number (the prior, each test's sensitivity and specificity), widest first, from
+    the probability at one end of the range to the other; the line is the assessment's value.
+
+    >>> from omscds.reports.explanations import SensitivityRow, SensitivityView
+    >>> v = SensitivityView(0.25, (SensitivityRow(0.02, 0.71, (0.06, 0.88)),), (0.005, 0.86))
+    >>> "prior 6%–88%: 2%–71%" in sensitivity_svg(v)
+    True
+    """
+    labels = labels or {}
+    width = 640
+    label_w, row_h, top = 230, 30, 28
+    x0, x1 = label_w + 40, width - 44
+    rows = [*view.rows, None]  # the last row: every number at once
+    height = top + row_h * len(rows) + 54
+
+    def x(p: float) -> float:
+        return x0 + p * (x1 - x0)
+
+    def rng(lo: float, hi: float) -> str:
+        return f"{_pct(lo)}–{_pct(hi)}"
+
+    title = tr("How much the tumour probability depends on uncertain numbers")
+
+    def words(r: SensitivityRow) -> tuple[str, str]:
+        if r.modality is None:
+            return tr("Prior"), f"{tr('prior')} {rng(*r.range)}"
+        sub = f"{tr('sensitivity')} {rng(*r.range)}"
+        if r.specificity:
+            sub += f", {tr('specificity')} {rng(*r.specificity)}"
+        return f"{labels.get(r.modality, r.modality)} {tr(r.result)}", sub
+
+    parts = [f"{' '.join(words(r))}: {rng(r.low, r.high)}" for r in view.rows]
+    parts.append(f"{tr('all at once')}: {rng(*view.overall)}")
+    desc = f"{tr('Probability')} {_pct(view.probability)}. " + "; ".join(parts)
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-sensitivity" '
+        f'viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-labelledby="{id_prefix}-title {id_prefix}-desc">',
+        f'<title id="{id_prefix}-title">{_e(title)}</title>',
+        f'<desc id="{id_prefix}-desc">{_e(desc)}</desc>',
+        "<defs>",
+        f'<pattern id="{id_prefix}-all" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#dbe7f5"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#9bb5d6" stroke-width="2"/></pattern>',
+        "</defs>",
+        f'<text x="0" y="16" font-size="13" font-weight="bold">{_e(title)}</text>',
+    ]
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out.append(
+            f'<line x1="{x(tick):.1f}" y1="{top - 4}" x2="{x(tick):.1f}" y2="{height - 48}" '
+            'stroke="#ddd"/>'
+            f'<text x="{x(tick):.1f}" y="{height - 34}" text-anchor="middle" font-size="11">'
+            f"{_pct(tick)}</text>"
+        )
+    for i, r in enumerate(rows):
+        cy = top + i * row_h + row_h / 2
+        if r is None:
+            label, sub, lo, hi = tr("All at once"), tr("the assessment's interval"), *view.overall
+            fill, cls = f"url(#{id_prefix}-all)", "sens-all"
+        else:
+            (label, sub), lo, hi, fill, cls = words(r), r.low, r.high, "#9bb5d6", "sens"
+        out.append(
+            f'<g class="{cls}">'
+            f'<text x="{label_w}" y="{cy - 1:.1f}" text-anchor="end" font-size="12">'
+            f"{_e(_short(label, label_w))}</text>"
+            f'<text x="{label_w}" y="{cy + 11:.1f}" text-anchor="end" font-size="10">'
+            f"{_e(_short(sub, label_w * 1.15))}</text>"
+            f'<rect class="sens-bar" x="{x(lo):.1f}" y="{cy - 8:.1f}" '
+            f'width="{max(x(hi) - x(lo), 1.5):.1f}" height="16" fill="{fill}" stroke="#1f3d7a"/>'
+            f'<text x="{x(lo) - 4:.1f}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{_pct(lo)}</text>"
+            f'<text x="{x(hi) + 4:.1f}" y="{cy + 4:.1f}" font-size="11">{_pct(hi)}</text></g>'
+        )
+    px = x(view.probability)
+    out.append(
+        f'<line class="sens-point" x1="{px:.1f}" y1="{top - 6}" x2="{px:.1f}" '
+        f'y2="{height - 48}" stroke="#000" stroke-width="2" stroke-dasharray="5 3"/>'
+        f'<text x="0" y="{height - 18}" font-size="11">'
+        + _e(tr("Dashed line: the probability, %(p)s.") % {"p": _pct(view.probability)})
+        + f'</text><text x="0" y="{height - 4}" font-size="11">'
+        + _e(tr("Each bar: the probability with that number over its range, the others fixed."))
+        + "</text></svg>"
+    )
+    return "".join(out)
+
+
+def assessment_charts(
+    a: Assessment,
+    kb: KnowledgeBase,
+    *,
+    tr: Translate = _same,
+    id_prefix: str = "a",
+) -> dict[str, Any]:
+    """The explanation charts of an assessment, ready for ``_assessment.html.j2``.
+
+    ``differential``: (entry, SVG) for each leading condition; ``tests``: the tests' likelihood
+    ratios (None without tests); ``sensitivity``: the sensitivity view (None when not given).
+    """
+    labels = {k: m.label for k, m in kb.modalities.items()}
+
+    def modality(m: str) -> str:
+        return labels.get(m, m)
+
+    differential = []
+    for entry in a.differential[:LEADING]:
+        rows = finding_lr_rows(entry, kb)
+        if rows:
+            svg = lr_bars_svg(
+                rows,
+                title=f"{entry.label or entry.condition}: {tr('likelihood ratio of each finding')}",
+                tr=tr,
+                id_prefix=f"{id_prefix}-lr-{entry.rank}",
+            )
+            differential.append((entry, Markup(svg)))
+    t = a.tumour
+    tests = None
+    if t.evidence and t.status != "not_applicable":
+        tests = Markup(
+            lr_bars_svg(
+                tumour_lr_rows(t, modality, tr),
+                title=tr("Likelihood ratio of each test for a tumour"),
+                tr=tr,
+                id_prefix=f"{id_prefix}-lrt",
+            )
+        )
+    view = tumour_sensitivity(t, kb)
+    sensitivity = None
+    if view is not None:
+        sensitivity = Markup(
+            sensitivity_svg(view, labels=labels, tr=tr, id_prefix=f"{id_prefix}-sens")
+        )
+    return {"differential": differential, "tests": tests, "sensitivity": sensitivity}
