@@ -27,6 +27,7 @@ from omscds.reports.explanations import (
     tumour_lr_rows,
     tumour_sensitivity,
 )
+from omscds.reports.timeline import Course, TimelinePlot, timeline_svg
 
 __all__ = [
     "SeverityPoint",
@@ -232,7 +233,9 @@ def body_diagram_svg(
 @dataclass(frozen=True)
 class SeverityPoint:
     date: dt.date
-    total: int
+    #: None: the visit was not fully scored (drawn as its own marker, never as 0)
+    total: int | None
+    #: the scale's maximum (the top of the axis)
     max: int
 
 
@@ -247,84 +250,43 @@ def severity_chart_svg(
     points: Sequence[SeverityPoint],
     bands: Sequence[TreatmentBand] = (),
     *,
+    relapses: Sequence[dt.date] = (),
     title: str = "Severity over time",
+    scale_label: str = "Severity total",
     tr: Translate = _same,
     id_prefix: str = "sev",
 ) -> str:
-    """Severity totals over time as a line with labelled points, treatments as labelled bands.
+    """The severity timeline (``reports.timeline``, the one drawing for every face) from points
+    and bands; a band labelled "relapse" that starts and ends on one day is drawn as a relapse.
 
     >>> d = dt.date
     >>> svg = severity_chart_svg([SeverityPoint(d(2024, 1, 1), 9, 12),
-    ...     SeverityPoint(d(2024, 3, 1), 4, 12)], [TreatmentBand(d(2024, 1, 5), None, "ACTH")])
-    >>> "9/12" in svg and "ACTH" in svg
+    ...     SeverityPoint(d(2024, 3, 1), None, 12)], [TreatmentBand(d(2024, 1, 5), None, "ACTH")])
+    >>> "9/12" in svg and "ACTH" in svg and "not scored" in svg
     True
     """
-    width, height = 640, 240
-    left, right, top, bottom = 44, 16, 16, 44
-    plot_w, plot_h = width - left - right, height - top - bottom
-    dates = [p.date for p in points] + [b.start for b in bands]
-    dates += [b.end for b in bands if b.end]
-    desc = "; ".join(f"{p.date.isoformat()}: {p.total}/{p.max}" for p in points) or tr(
-        "no scores recorded"
-    )
-    out = [
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-severity" '
-        f'viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-labelledby="{id_prefix}-title {id_prefix}-desc">',
-        f'<title id="{id_prefix}-title">{_e(tr(title))}</title>',
-        f'<desc id="{id_prefix}-desc">{_e(desc)}</desc>',
-        "<defs>",
-        f'<pattern id="{id_prefix}-tx" width="6" height="6" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(-45)"><rect width="6" height="6" fill="#efe6f7"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#c7b0dd" stroke-width="2"/></pattern>',
-        "</defs>",
+    relapse_days = [b.start for b in bands if b.label == "relapse" and b.end == b.start]
+    courses = [
+        Course(b.label, b.start, b.end)
+        for b in bands
+        if not (b.label == "relapse" and b.end == b.start)
     ]
-    if not dates:
-        out.append(f'<text x="{left}" y="{top + 20}" font-size="13">{_e(desc)}</text></svg>')
-        return "".join(out)
-    d0, d1 = min(dates), max(dates)
-    span = max((d1 - d0).days, 1)
-    top_score = max([p.max for p in points] + [1])
-
-    def x(d: dt.date) -> float:
-        return left + (d - d0).days / span * plot_w
-
-    def y(v: float) -> float:
-        return top + (1 - v / top_score) * plot_h
-
-    for i, b in enumerate(bands):
-        bx0, bx1 = x(b.start), x(b.end or d1)
-        out.append(
-            f'<rect class="band" x="{bx0:.1f}" y="{top}" width="{max(bx1 - bx0, 2):.1f}" '
-            f'height="{plot_h}" fill="url(#{id_prefix}-tx)" stroke="#8a6fb0"/>'
-            f'<text x="{bx0 + 3:.1f}" y="{top + 12 + 12 * (i % 3)}" font-size="11">'
-            f"{_e(b.label)}</text>"
-        )
-    for tick in (0, top_score / 2, top_score):
-        out.append(
-            f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - right}" y2="{y(tick):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{tick:g}</text>"
-        )
-    if len(points) > 1:
-        path = " ".join(f"{x(p.date):.1f},{y(p.total):.1f}" for p in points)
-        out.append(f'<polyline points="{path}" fill="none" stroke="#1f3d7a" stroke-width="2"/>')
-    for p in points:
-        out.append(
-            f'<circle cx="{x(p.date):.1f}" cy="{y(p.total):.1f}" r="4" fill="#1f3d7a"/>'
-            f'<text x="{x(p.date):.1f}" y="{y(p.total) - 8:.1f}" text-anchor="middle" '
-            f'font-size="11">{p.total}/{p.max}</text>'
-        )
-    out.append(
-        f'<text x="{left}" y="{height - 20}" font-size="11">{d0.isoformat()}</text>'
-        f'<text x="{width - right}" y="{height - 20}" font-size="11" text-anchor="end">'
-        f"{d1.isoformat()}</text>"
-        f'<text x="{left}" y="{height - 4}" font-size="11">'
-        f"{_e(tr('Line: total score (higher is worse); hatched bands: treatments'))}</text>"
+    plot = TimelinePlot(
+        title=tr(title),
+        points=[(p.date, p.total) for p in points],
+        courses=courses,
+        relapses=[*relapses, *relapse_days],
+        scale_label=scale_label,
+        y_max=max((p.max for p in points), default=None),
     )
-    out.append("</svg>")
-    return "".join(out)
+    if not plot.points and not plot.courses and not plot.relapses:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-severity" '
+            f'viewBox="0 0 640 40" width="100%" role="img" aria-labelledby="{id_prefix}-title">'
+            f'<title id="{id_prefix}-title">{_e(tr(title))}</title>'
+            f'<text x="0" y="24" font-size="13">{_e(tr("no scores recorded"))}</text></svg>'
+        )
+    return timeline_svg(plot, tr=tr, id_prefix=id_prefix)
 
 
 def _lr(v: float) -> str:
