@@ -91,6 +91,8 @@ def probability_steps_svg(
         return top + (1 - p) * plot_h
 
     title = tr("Tumour probability after each test")
+    interval_word = tr("interval")
+    legend = tr("Line: probability; hatched band: interval")
     desc = "; ".join(
         f"{name} {_pct(p)}" + (f" ({_pct(iv[0])}-{_pct(iv[1])})" if iv else "")
         for name, p, iv in steps
@@ -121,7 +123,7 @@ def probability_steps_svg(
             out.append(
                 f'<rect class="band" x="{x0:.1f}" y="{y(iv[1]):.1f}" width="{col:.1f}" '
                 f'height="{max(y(iv[0]) - y(iv[1]), 0.5):.1f}" fill="url(#{id_prefix}-band)">'
-                f"<title>{_e(tr('interval'))} {_pct(iv[0])}-{_pct(iv[1])}</title></rect>"
+                f"<title>{_e(interval_word)} {_pct(iv[0])}-{_pct(iv[1])}</title></rect>"
             )
         out.append(
             f'<line class="step" x1="{x0:.1f}" y1="{y(p):.1f}" x2="{x1:.1f}" y2="{y(p):.1f}" '
@@ -142,10 +144,7 @@ def probability_steps_svg(
             f'<text class="step-label" x="{(x0 + x1) / 2:.1f}" y="{height - bottom + 18}" '
             f'text-anchor="middle" font-size="11">{i}. {_e(_short(name, col))}</text>'
         )
-    out.append(
-        f'<text x="{left}" y="{height - 12}" font-size="11">'
-        f"{_e(tr('Line: probability; hatched band: interval'))}</text>"
-    )
+    out.append(f'<text x="{left}" y="{height - 12}" font-size="11">{_e(legend)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -183,17 +182,19 @@ def body_diagram_svg(
     """
     labels = labels or {}
     probabilities = probabilities or {}
+    covered_by, not_searched = tr("covered by"), tr("not searched")
+    body_title, tumour_here = tr("Body search coverage"), tr("tumour here")
     parts = []
     for region, by in searched.items():
         if by:
-            parts.append(f"{tr(region)}: {tr('covered by')} {labels.get(by, by)}")
+            parts.append(f"{tr(region)}: {covered_by} {labels.get(by, by)}")
         else:
-            parts.append(f"{tr(region)}: {tr('not searched')}")
+            parts.append(f"{tr(region)}: {not_searched}")
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-body" '
         f'viewBox="0 0 420 290" width="100%" role="img" '
         f'aria-labelledby="{id_prefix}-title {id_prefix}-desc">',
-        f'<title id="{id_prefix}-title">{_e(tr("Body search coverage"))}</title>',
+        f'<title id="{id_prefix}-title">{_e(body_title)}</title>',
         f'<desc id="{id_prefix}-desc">{_e("; ".join(parts))}</desc>',
         "<defs>",
         f'<pattern id="{id_prefix}-open" width="8" height="8" patternUnits="userSpaceOnUse">'
@@ -210,9 +211,9 @@ def body_diagram_svg(
     for region, (x, y, w, h) in _SHAPES.items():
         by = searched.get(region)
         if by:
-            fill, state = "#cfe8d5", f"✓ {tr('covered by')} {labels.get(by, by)}"
+            fill, state = "#cfe8d5", f"✓ {covered_by} {labels.get(by, by)}"
         else:
-            fill, state = f"url(#{id_prefix}-open)", f"✗ {tr('not searched')}"
+            fill, state = f"url(#{id_prefix}-open)", f"✗ {not_searched}"
         prob = probabilities.get(region)
         out.append(
             f'<g class="region region-{region} {"covered" if by else "open"}">'
@@ -223,7 +224,7 @@ def body_diagram_svg(
             f'<text x="200" y="{y + h / 2 - 2:.0f}" font-size="13" font-weight="bold">'
             f"{_e(tr(region).capitalize())}</text>"
             f'<text x="200" y="{y + h / 2 + 13:.0f}" font-size="11">{_e(state)}'
-            + (f"; {_e(tr('tumour here'))} {_pct(prob)}" if prob is not None else "")
+            + (f"; {_e(tumour_here)} {_pct(prob)}" if prob is not None else "")
             + "</text></g>"
         )
     out.append("</svg>")
@@ -280,11 +281,12 @@ def severity_chart_svg(
         y_max=max((p.max for p in points), default=None),
     )
     if not plot.points and not plot.courses and not plot.relapses:
+        none = tr("no scores recorded")
         return (
             '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-severity" '
             f'viewBox="0 0 640 40" width="100%" role="img" aria-labelledby="{id_prefix}-title">'
             f'<title id="{id_prefix}-title">{_e(tr(title))}</title>'
-            f'<text x="0" y="24" font-size="13">{_e(tr("no scores recorded"))}</text></svg>'
+            f'<text x="0" y="24" font-size="13">{_e(none)}</text></svg>'
         )
     return timeline_svg(plot, tr=tr, id_prefix=id_prefix)
 
@@ -333,6 +335,9 @@ def lr_bars_svg(
     def x(v: float) -> float:
         v = min(max(v, lo), hi) if v > 0 else lo
         return x0 + (math.log10(v) + decades) / (2 * decades) * (x1 - x0)
+
+    axis_note = tr("Likelihood ratio (log scale); 1 = no change")
+    key_note = tr("+ raises the odds (solid bar), − lowers them (hatched), ! atypical")
 
     def value_text(r: LrRow) -> str:
         text = f"LR {_lr(r.lr)}"
@@ -405,9 +410,9 @@ def lr_bars_svg(
         )
     out.append(
         f'<text x="{x0}" y="{height - 20}" font-size="11">'
-        f"{_e(tr('Likelihood ratio (log scale); 1 = no change'))}</text>"
+        f"{_e(axis_note)}</text>"
         f'<text x="{x0}" y="{height - 6}" font-size="11">'
-        f"{_e(tr('+ raises the odds (solid bar), − lowers them (hatched), ! atypical'))}</text>"
+        f"{_e(key_note)}</text>"
     )
     out.append("</svg>")
     return "".join(out)
@@ -444,18 +449,21 @@ def sensitivity_svg(
         return f"{_pct(lo)}–{_pct(hi)}"
 
     title = tr("How much the tumour probability depends on uncertain numbers")
+    prior_label, prior_word = tr("Prior"), tr("prior")
+    sens_word, spec_word = tr("sensitivity"), tr("specificity")
+    all_label, probability_word = tr("All at once"), tr("Probability")
 
     def words(r: SensitivityRow) -> tuple[str, str]:
         if r.modality is None:
-            return tr("Prior"), f"{tr('prior')} {rng(*r.range)}"
-        sub = f"{tr('sensitivity')} {rng(*r.range)}"
+            return prior_label, f"{prior_word} {rng(*r.range)}"
+        sub = f"{sens_word} {rng(*r.range)}"
         if r.specificity:
-            sub += f", {tr('specificity')} {rng(*r.specificity)}"
+            sub += f", {spec_word} {rng(*r.specificity)}"
         return f"{labels.get(r.modality, r.modality)} {tr(r.result)}", sub
 
     parts = [f"{' '.join(words(r))}: {rng(r.low, r.high)}" for r in view.rows]
-    parts.append(f"{tr('all at once')}: {rng(*view.overall)}")
-    desc = f"{tr('Probability')} {_pct(view.probability)}. " + "; ".join(parts)
+    parts.append(f"{all_label}: {rng(*view.overall)}")
+    desc = f"{probability_word} {_pct(view.probability)}. " + "; ".join(parts)
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-sensitivity" '
         f'viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -479,7 +487,7 @@ def sensitivity_svg(
     for i, r in enumerate(rows):
         cy = top + i * row_h + row_h / 2
         if r is None:
-            label, sub, lo, hi = tr("All at once"), tr("the assessment's interval"), *view.overall
+            label, sub, lo, hi = all_label, tr("the assessment's interval"), *view.overall
             fill, cls = f"url(#{id_prefix}-all)", "sens-all"
         else:
             (label, sub), lo, hi, fill, cls = words(r), r.low, r.high, "#9bb5d6", "sens"
@@ -525,13 +533,14 @@ def assessment_charts(
     def modality(m: str) -> str:
         return labels.get(m, m)
 
+    per_finding = tr("likelihood ratio of each finding")
     differential = []
     for entry in a.differential[:LEADING]:
         rows = finding_lr_rows(entry, kb)
         if rows:
             svg = lr_bars_svg(
                 rows,
-                title=f"{entry.label or entry.condition}: {tr('likelihood ratio of each finding')}",
+                title=f"{entry.label or entry.condition}: {per_finding}",
                 tr=tr,
                 id_prefix=f"{id_prefix}-lr-{entry.rank}",
             )

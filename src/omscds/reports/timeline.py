@@ -201,7 +201,8 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
         shapes.append(Text(left - 6, y(top) + 4, str(top), anchor="end", cls="y-tick"))
     shapes.append(Line(left, plot_top, left, plot_bottom, "#333"))
     shapes.append(Line(left, plot_bottom, width - right, plot_bottom, "#333"))
-    scale_text = f"{plot.scale_label} (0–{top}; {tr('higher is worse')})"
+    worse = tr("higher is worse")
+    scale_text = f"{plot.scale_label} (0–{top}; {worse})"
     shapes.append(Text(left, 36, scale_text, cls="scale"))
     # treatment courses: one labelled row per treatment, hatched, above the plot
     for c in plot.courses:
@@ -222,9 +223,10 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
                 Text(width - right, ry + course_h - 5, text, 10, "end", cls="course-label")
             )
     # relapses: a dashed line through the plot, named in words
+    relapse = tr("relapse")
     for d in plot.relapses:
         shapes.append(Line(x(d), plot_top, x(d), plot_bottom, _RELAPSE, 2, (5, 3), "relapse"))
-        shapes.append(Text(x(d) + 3, plot_top + 12, tr("relapse"), 10, cls="relapse-label"))
+        shapes.append(Text(x(d) + 3, plot_top + 12, relapse, 10, cls="relapse-label"))
     # scored visits: a line and dots with their totals
     if len(scored) > 1:
         shapes.append(Polyline(tuple((x(d), y(t)) for d, t in scored), _INK))
@@ -233,11 +235,12 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
         label_y = y(t) - 8 if t < top * 0.92 else y(t) + 16
         shapes.append(Text(x(d), label_y, f"{t}/{top}", anchor="middle", cls="total"))
     # unscored visits: their own row under the axis
+    not_scored = tr("not scored")
     if unscored:
-        shapes.append(Text(left - 6, lane_y + 4, tr("not scored"), 10, anchor="end"))
+        shapes.append(Text(left - 6, lane_y + 4, not_scored, 10, anchor="end"))
         for d in unscored:
             shapes.append(
-                Marker(x(d), lane_y, "diamond", "unscored", f"{d.isoformat()}: {tr('not scored')}")
+                Marker(x(d), lane_y, "diamond", "unscored", f"{d.isoformat()}: {not_scored}")
             )
     # every visit's date, rotated; a date too close to the previous one is left to the desc
     visit_dates = sorted({d for d, _ in plot.points})
@@ -261,7 +264,7 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
     if unscored:
         entries.append((Marker(0, ly - 4, "diamond"), tr("visit not scored")))
     if plot.relapses:
-        entries.append((Line(0, ly - 10, 0, ly + 2, _RELAPSE, 2, (5, 3)), tr("relapse")))
+        entries.append((Line(0, ly - 10, 0, ly + 2, _RELAPSE, 2, (5, 3)), relapse))
     if plot.courses:
         entries.append(
             (Rect(0, ly - 10, 16, 10, _COURSE_BG, _COURSE_LINE, True), tr("treatment course"))
@@ -284,15 +287,16 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
 
 
 def _describe(plot: TimelinePlot, top: int, tr: Translate) -> str:
+    not_scored, ongoing, relapse = tr("not scored"), tr("ongoing"), tr("relapse")
     parts = [
-        f"{d.isoformat()}: {t}/{top}" if t is not None else f"{d.isoformat()}: {tr('not scored')}"
+        f"{d.isoformat()}: {t}/{top}" if t is not None else f"{d.isoformat()}: {not_scored}"
         for d, t in plot.points
     ]
     parts += [
-        f"{c.label} {c.start.isoformat()} – {c.stop.isoformat() if c.stop else tr('ongoing')}"
+        f"{c.label} {c.start.isoformat()} – {c.stop.isoformat() if c.stop else ongoing}"
         for c in plot.courses
     ]
-    parts += [f"{tr('relapse')} {d.isoformat()}" for d in plot.relapses]
+    parts += [f"{relapse} {d.isoformat()}" for d in plot.relapses]
     return f"{plot.scale_label} (0–{top}). " + "; ".join(parts)
 
 
