@@ -163,3 +163,9 @@ def test_the_web_helper_draws_the_same_timeline() -> None:
     assert [e.text for e in _els(svg, "text", "y-tick")][-1] == "18"
     scene_texts = [s.text for s in timeline_scene(_plot()).shapes if isinstance(s, Text)]
     assert "visit not scored" in scene_texts
+
+
+def test_relapses_are_named_and_dated() -> None:
+    svg = timeline_svg(_plot())
+    assert [e.text for e in _els(svg, "text", "relapse-label")] == ["relapse 2024-09-01"]
+    assert len(_els(svg, "line", "relapse")) == 1

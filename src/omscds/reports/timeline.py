@@ -226,7 +226,11 @@ def timeline_scene(plot: TimelinePlot, *, tr: Translate = _same) -> Scene:
     relapse = tr("relapse")
     for d in plot.relapses:
         shapes.append(Line(x(d), plot_top, x(d), plot_bottom, _RELAPSE, 2, (5, 3), "relapse"))
-        shapes.append(Text(x(d) + 3, plot_top + 12, relapse, 10, cls="relapse-label"))
+        text = f"{relapse} {d.isoformat()}"
+        if x(d) + 3 + 5.6 * len(text) <= width - right:
+            shapes.append(Text(x(d) + 3, plot_top + 12, text, 10, cls="relapse-label"))
+        else:
+            shapes.append(Text(x(d) - 3, plot_top + 12, text, 10, "end", cls="relapse-label"))
     # scored visits: a line and dots with their totals
     if len(scored) > 1:
         shapes.append(Polyline(tuple((x(d), y(t)) for d, t in scored), _INK))
