@@ -98,8 +98,8 @@ def test_lr_bars_read_without_colour() -> None:
     # the finding's own words are kept for hover and screen readers
     assert "opsoclonus <chaotic>" in root.find(f"{NS}desc").text  # type: ignore[union-attr]
     # bars grow away from the line at 1: right for, left against; no bar for "no change"
-    one = next(e for e in root.iter(f"{NS}line") if e.get("class") == "lr-one")
-    x_one = float(one.get("x1"))  # type: ignore[arg-type]
+    one = next(e for e in root.iter(f"{NS}path") if e.get("class") == "lr-one")
+    x_one = float((one.get("d") or "").split()[0][1:])
     (g_for,) = _rows(svg, "lr-for")
     (g_against,) = _rows(svg, "lr-against")
     (g_none,) = _rows(svg, "lr-none")
@@ -183,7 +183,7 @@ def test_sensitivity_chart_draws_every_row_and_the_point(kb: KnowledgeBase) -> N
     lo, hi = ct.sensitivity_interval
     assert any(x.startswith(f"sensitivity {_pct(lo)}–{_pct(hi)}, specificity") for x in texts)
     point = next(e for e in root.iter(f"{NS}line") if e.get("class") == "sens-point")
-    assert float(point.get("x1")) == pytest.approx(270 + t.probability * (640 - 44 - 270), abs=0.1)  # type: ignore[arg-type]
+    assert float(point.get("x1")) == pytest.approx(44 + t.probability * (480 - 88), abs=0.1)  # type: ignore[arg-type]
 
 
 def _render(a: Assessment, kb: KnowledgeBase, **extra: Any) -> str:

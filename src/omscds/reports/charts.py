@@ -304,10 +304,22 @@ def _lr(v: float) -> str:
 _GLYPH = {"for": "+", "against": "−", "atypical": "!", "none": "="}
 
 
+#: width of the explanation charts' viewBox: narrow enough that 14 px text stays readable when
+#: a phone scales the chart to 360 px, with every label on its own line above its bar
+_W = 480
+
+
+def _fits(text: str, room: float, size: float) -> str:
+    """``text`` cut with an ellipsis to about ``room`` px at ``size`` px (full text in <desc>)."""
+    chars = max(int(room / (size * 0.56)), 6)
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
 def lr_bars_svg(
     rows: Sequence[LrRow],
     *,
     title: str,
+    subtitle: str = "",
     tr: Translate = _same,
     id_prefix: str = "lr",
 ) -> str:
@@ -322,22 +334,21 @@ def lr_bars_svg(
     >>> "LR 55" in svg and "LR 0.37" in svg and "− No fever" in svg
     True
     """
-    width = 640
-    label_w, value_w, row_h, top = 240, 150, 24, 28
-    x0, x1 = label_w + 8, width - value_w
+    width, pad, row_h = _W, 26, 44
+    top = 50 if subtitle else 30
+    x0, x1 = pad, width - pad
     height = top + row_h * max(len(rows), 1) + 58
     ends = [r.lr for r in rows] + [v for r in rows if r.interval for v in r.interval]
     finite = [v for v in ends if v > 0 and not math.isinf(v)]
     decades = max([1, *(math.ceil(abs(math.log10(v)) - 1e-9) for v in finite)])
     decades = min(decades, 3)
     lo, hi = 10.0**-decades, 10.0**decades
+    axis_note = tr("Likelihood ratio (log scale); 1 = no change")
+    key_note = tr("+ raises the odds (solid bar), − lowers them (hatched), ! atypical")
 
     def x(v: float) -> float:
         v = min(max(v, lo), hi) if v > 0 else lo
         return x0 + (math.log10(v) + decades) / (2 * decades) * (x1 - x0)
-
-    axis_note = tr("Likelihood ratio (log scale); 1 = no change")
-    key_note = tr("+ raises the odds (solid bar), − lowers them (hatched), ! atypical")
 
     def value_text(r: LrRow) -> str:
         text = f"LR {_lr(r.lr)}"
@@ -353,66 +364,74 @@ def lr_bars_svg(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-lr" '
         f'viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-labelledby="{id_prefix}-title {id_prefix}-desc">',
-        f'<title id="{id_prefix}-title">{_e(title)}</title>',
+        f'<title id="{id_prefix}-title">{_e(title)}'
+        + (f": {_e(subtitle)}" if subtitle else "")
+        + "</title>",
         f'<desc id="{id_prefix}-desc">{_e(desc)}</desc>',
         "<defs>",
         f'<pattern id="{id_prefix}-against" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe3d6"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#b5541c" stroke-width="2"/></pattern>',
         "</defs>",
-        f'<text x="0" y="16" font-size="13" font-weight="bold">{_e(_short(title, width))}</text>',
+        f'<text class="chart-title" x="0" y="18" font-size="15" font-weight="bold">'
+        f"{_e(_fits(title, width, 15))}</text>",
     ]
+    if subtitle:
+        out.append(f'<text x="0" y="38" font-size="13">{_e(_fits(subtitle, width, 13))}</text>')
+    # gridlines only where the bars are, so no line runs through a label
+    bands = [(top + i * row_h + 19, top + i * row_h + 41) for i in range(len(rows))]
+    bands.append((height - 58, height - 52))
     for d in range(-decades, decades + 1):
         v = 10.0**d
         tx = x(v)
+        cls, colour, w = ("lr-one", "#555", 2) if d == 0 else ("lr-tick", "#ddd", 1)
+        path = "".join(f"M{tx:.1f} {b0}V{b1}" for b0, b1 in bands)
         out.append(
-            f'<line class="{"lr-one" if d == 0 else "lr-tick"}" x1="{tx:.1f}" y1="{top - 4}" '
-            f'x2="{tx:.1f}" y2="{height - 52}" '
-            f'stroke="{"#555" if d == 0 else "#ddd"}" stroke-width="{2 if d == 0 else 1}"/>'
-            f'<text x="{tx:.1f}" y="{height - 38}" text-anchor="middle" font-size="11">'
+            f'<path class="{cls}" d="{path}" stroke="{colour}" stroke-width="{w}" fill="none"/>'
+            f'<text x="{tx:.1f}" y="{height - 38}" text-anchor="middle" font-size="12">'
             f"{v:g}</text>"
         )
     for i, r in enumerate(rows):
-        cy = top + i * row_h + row_h / 2
+        ly = top + i * row_h + 15  # the label's baseline, the bar under it
+        cy = ly + 15
         one, end = x(1.0), x(r.lr)
         bx, bw = min(one, end), abs(end - one)
         fill = "#1f3d7a" if r.direction == "for" else f"url(#{id_prefix}-against)"
+        value = value_text(r)
+        room = width - len(value) * 14 * 0.56 - 12
         out.append(f'<g class="lr-row lr-{r.direction}">')
         out.append(
-            f'<text class="lr-label" x="{label_w}" y="{cy + 4:.1f}" text-anchor="end" '
-            f'font-size="12">{_e(_GLYPH[r.direction])} {_e(_short(r.label, label_w - 14))}'
+            f'<text class="lr-label" x="0" y="{ly:.1f}" font-size="14">'
+            f"{_e(_GLYPH[r.direction])} {_e(_fits(r.label, room, 14))}"
             f"<title>{_e(r.detail or r.label)}</title></text>"
+            f'<text class="lr-value" x="{width}" y="{ly:.1f}" text-anchor="end" font-size="14" '
+            f'font-weight="bold">{_e(value)}</text>'
         )
         if r.direction == "none" or bw < 1:
             out.append(
-                f'<circle class="lr-bar" cx="{one:.1f}" cy="{cy:.1f}" r="4" fill="#fff" '
+                f'<circle class="lr-bar" cx="{one:.1f}" cy="{cy:.1f}" r="5" fill="#fff" '
                 'stroke="#333" stroke-width="1.5"/>'
             )
         else:
             out.append(
-                f'<rect class="lr-bar" x="{bx:.1f}" y="{cy - 7:.1f}" width="{bw:.1f}" '
-                f'height="14" fill="{fill}" stroke="#333" stroke-width="1"/>'
+                f'<rect class="lr-bar" x="{bx:.1f}" y="{cy - 8:.1f}" width="{bw:.1f}" '
+                f'height="16" fill="{fill}" stroke="#333" stroke-width="1"/>'
             )
         if r.interval:
             wa, wb = x(r.interval[0]), x(r.interval[1])
             out.append(
-                f'<path class="lr-interval" d="M{wa:.1f} {cy:.1f}H{wb:.1f}M{wa:.1f} {cy - 5:.1f}'
-                f'V{cy + 5:.1f}M{wb:.1f} {cy - 5:.1f}V{cy + 5:.1f}" stroke="#000" '
+                f'<path class="lr-interval" d="M{wa:.1f} {cy:.1f}H{wb:.1f}M{wa:.1f} {cy - 6:.1f}'
+                f'V{cy + 6:.1f}M{wb:.1f} {cy - 6:.1f}V{cy + 6:.1f}" stroke="#000" '
                 'stroke-width="1.5" fill="none"/>'
             )
         if r.lr > hi or r.lr < lo:  # beyond the axis: say so with an arrow, the value in text
             ax = x1 if r.lr > hi else x0
-            step = 6 if r.lr > hi else -6
-            out.append(f'<path d="M{ax:.1f} {cy - 6:.1f}l{step} 6l{-step} 6z" fill="#000"/>')
-        out.append(
-            f'<text class="lr-value" x="{x1 + 8}" y="{cy + 4:.1f}" font-size="12">'
-            f"{_e(value_text(r))}</text></g>"
-        )
+            step = 7 if r.lr > hi else -7
+            out.append(f'<path d="M{ax:.1f} {cy - 7:.1f}l{step} 7l{-step} 7z" fill="#000"/>')
+        out.append("</g>")
     out.append(
-        f'<text x="{x0}" y="{height - 20}" font-size="11">'
-        f"{_e(axis_note)}</text>"
-        f'<text x="{x0}" y="{height - 6}" font-size="11">'
-        f"{_e(key_note)}</text>"
+        f'<text x="0" y="{height - 20}" font-size="12">{_e(axis_note)}</text>'
+        f'<text x="0" y="{height - 5}" font-size="12">{_e(key_note)}</text>'
     )
     out.append("</svg>")
     return "".join(out)
@@ -436,22 +455,22 @@ def sensitivity_svg(
     True
     """
     labels = labels or {}
-    width = 640
-    label_w, row_h, top = 230, 30, 28
-    x0, x1 = label_w + 40, width - 44
+    width, row_h = _W, 62
+    top = 50
+    x0, x1 = 44, width - 44
     rows = [*view.rows, None]  # the last row: every number at once
-    height = top + row_h * len(rows) + 54
+    height = top + row_h * len(rows) + 56
+    title = tr("What the tumour probability rests on")
+    subtitle = tr("each uncertain number over its range, the others fixed")
+    prior_label, prior_word = tr("Prior"), tr("prior")
+    sens_word, spec_word = tr("sensitivity"), tr("specificity")
+    all_label, probability_word = tr("All at once"), tr("Probability")
 
     def x(p: float) -> float:
         return x0 + p * (x1 - x0)
 
     def rng(lo: float, hi: float) -> str:
         return f"{_pct(lo)}–{_pct(hi)}"
-
-    title = tr("How much the tumour probability depends on uncertain numbers")
-    prior_label, prior_word = tr("Prior"), tr("prior")
-    sens_word, spec_word = tr("sensitivity"), tr("specificity")
-    all_label, probability_word = tr("All at once"), tr("Probability")
 
     def words(r: SensitivityRow) -> tuple[str, str]:
         if r.modality is None:
@@ -475,17 +494,20 @@ def sensitivity_svg(
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#dbe7f5"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#9bb5d6" stroke-width="2"/></pattern>',
         "</defs>",
-        f'<text x="0" y="16" font-size="13" font-weight="bold">{_e(title)}</text>',
+        f'<text class="chart-title" x="0" y="18" font-size="15" font-weight="bold">'
+        f"{_e(_fits(title, width, 15))}</text>",
+        f'<text x="0" y="38" font-size="13">{_e(_fits(subtitle, width, 13))}</text>',
     ]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         out.append(
-            f'<line x1="{x(tick):.1f}" y1="{top - 4}" x2="{x(tick):.1f}" y2="{height - 48}" '
+            f'<line x1="{x(tick):.1f}" y1="{top}" x2="{x(tick):.1f}" y2="{height - 48}" '
             'stroke="#ddd"/>'
-            f'<text x="{x(tick):.1f}" y="{height - 34}" text-anchor="middle" font-size="11">'
+            f'<text x="{x(tick):.1f}" y="{height - 34}" text-anchor="middle" font-size="12">'
             f"{_pct(tick)}</text>"
         )
     for i, r in enumerate(rows):
-        cy = top + i * row_h + row_h / 2
+        ly = top + i * row_h + 15
+        cy = ly + 27
         if r is None:
             label, sub, lo, hi = all_label, tr("the assessment's interval"), *view.overall
             fill, cls = f"url(#{id_prefix}-all)", "sens-all"
@@ -493,24 +515,21 @@ def sensitivity_svg(
             (label, sub), lo, hi, fill, cls = words(r), r.low, r.high, "#9bb5d6", "sens"
         out.append(
             f'<g class="{cls}">'
-            f'<text x="{label_w}" y="{cy - 1:.1f}" text-anchor="end" font-size="12">'
-            f"{_e(_short(label, label_w))}</text>"
-            f'<text x="{label_w}" y="{cy + 11:.1f}" text-anchor="end" font-size="10">'
-            f"{_e(_short(sub, label_w * 1.15))}</text>"
+            f'<text x="0" y="{ly:.1f}" font-size="14" font-weight="bold">'
+            f"{_e(_fits(label, width, 14))}</text>"
+            f'<text x="0" y="{ly + 15:.1f}" font-size="12">{_e(_fits(sub, width, 12))}</text>'
             f'<rect class="sens-bar" x="{x(lo):.1f}" y="{cy - 8:.1f}" '
             f'width="{max(x(hi) - x(lo), 1.5):.1f}" height="16" fill="{fill}" stroke="#1f3d7a"/>'
-            f'<text x="{x(lo) - 4:.1f}" y="{cy + 4:.1f}" text-anchor="end" font-size="11">'
+            f'<text x="{x(lo) - 4:.1f}" y="{cy + 5:.1f}" text-anchor="end" font-size="13">'
             f"{_pct(lo)}</text>"
-            f'<text x="{x(hi) + 4:.1f}" y="{cy + 4:.1f}" font-size="11">{_pct(hi)}</text></g>'
+            f'<text x="{x(hi) + 4:.1f}" y="{cy + 5:.1f}" font-size="13">{_pct(hi)}</text></g>'
         )
     px = x(view.probability)
     out.append(
-        f'<line class="sens-point" x1="{px:.1f}" y1="{top - 6}" x2="{px:.1f}" '
+        f'<line class="sens-point" x1="{px:.1f}" y1="{top - 2}" x2="{px:.1f}" '
         f'y2="{height - 48}" stroke="#000" stroke-width="2" stroke-dasharray="5 3"/>'
-        f'<text x="0" y="{height - 18}" font-size="11">'
+        f'<text x="0" y="{height - 12}" font-size="12">'
         + _e(tr("Dashed line: the probability, %(p)s.") % {"p": _pct(view.probability)})
-        + f'</text><text x="0" y="{height - 4}" font-size="11">'
-        + _e(tr("Each bar: the probability with that number over its range, the others fixed."))
         + "</text></svg>"
     )
     return "".join(out)
@@ -540,7 +559,8 @@ def assessment_charts(
         if rows:
             svg = lr_bars_svg(
                 rows,
-                title=f"{entry.label or entry.condition}: {per_finding}",
+                title=entry.label or entry.condition,
+                subtitle=per_finding,
                 tr=tr,
                 id_prefix=f"{id_prefix}-lr-{entry.rank}",
             )
