@@ -172,7 +172,7 @@ def test_add_and_remove_test_rows(page: Any) -> None:
     page.get_by_role("button", name="Add a test").click()
     assert rows.count() == 3
     assert rows.nth(2).locator(".row-number").inner_text() == "3"
-    rows.nth(0).get_by_role("button", name="Remove test 1").click()
+    rows.nth(0).get_by_role("button", name="Remove this test (test 1)").click()
     assert rows.count() == 2
     assert rows.nth(0).get_by_label("Modality").input_value() == "mibg"
     assert rows.nth(0).locator(".row-number").inner_text() == "1"
