@@ -36,7 +36,7 @@ def test_pot_is_up_to_date(tmp_path: Path) -> None:
     fresh = _ids(read_po(io.BytesIO(out.read_bytes())))
     shipped = _ids(read_po(io.BytesIO((LOCALE_DIR / "messages.pot").read_bytes())))
     assert fresh == shipped, "re-run pybabel extract (see docs/web.md)"
-    assert "Download PDF of the case as entered" in shipped
+    assert "Download PDF (case as entered)" in shipped
 
 
 def test_every_language_translates_every_message_and_mo_matches_po() -> None:
