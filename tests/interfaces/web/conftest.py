@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -32,6 +33,13 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """Start the app (create_app, so the web router is mounted as in production) on a free port."""
+    with serve() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[str]:
+    """A fresh app on a free port of 127.0.0.1, stopped on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

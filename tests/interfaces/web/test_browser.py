@@ -71,7 +71,7 @@ def enter_test(page: Any, index: int, modality: str, regions: list[str], result:
 def test_seed_case_by_hand_whatif_and_pdf(page: Any, kb: KnowledgeBase) -> None:
     expected = assess_data(SEED_CASE, kb)
     page.goto("/")
-    page.get_by_label("Age in months").fill("19")
+    page.get_by_label("Age (months)").fill("19")
     for finding in ("ataxia", "opsoclonus", "myoclonus", "irritability"):
         page.locator(f'input[name="findings.{finding}"][value="present"]').check()
     # JavaScript replaced the spare rows by the "Add a test" button
@@ -148,21 +148,21 @@ def test_seed_case_by_hand_whatif_and_pdf(page: Any, kb: KnowledgeBase) -> None:
 
 def test_validation_error_beside_the_field(page: Any) -> None:
     page.goto("/")
-    page.get_by_label("Age in months").fill("19")
+    page.get_by_label("Age (months)").fill("19")
     enter_test(page, 0, "ct", [], "negative")
     page.get_by_role("button", name="Assess").click()
     error = page.locator("#f-tests-0--regions-error")
-    assert "required for ct" in error.inner_text()
+    assert "required for CT" in error.inner_text()
     regions = page.locator("#f-tests-0--regions")
     assert regions.get_attribute("aria-invalid") == "true"
     # the message sits inside the regions group of that row, and the summary links to it
     assert regions.locator(".field-error").count() == 1
     summary = page.locator("#error-summary")
     assert summary.is_visible()
-    summary.get_by_role("link", name="tests[0].regions").click()
+    summary.get_by_role("link", name="Test 1: Regions").click()
     assert page.url.endswith("#f-tests-0--regions")
     # the entered values survive the round trip
-    assert page.get_by_label("Age in months").input_value() == "19"
+    assert page.get_by_label("Age (months)").input_value() == "19"
 
 
 def test_add_and_remove_test_rows(page: Any) -> None:
@@ -172,7 +172,7 @@ def test_add_and_remove_test_rows(page: Any) -> None:
     page.get_by_role("button", name="Add a test").click()
     assert rows.count() == 3
     assert rows.nth(2).locator(".row-number").inner_text() == "3"
-    rows.nth(0).get_by_role("button", name="Remove test 1").click()
+    rows.nth(0).get_by_role("button", name="Remove this test (test 1)").click()
     assert rows.count() == 2
     assert rows.nth(0).get_by_label("Modality").input_value() == "mibg"
     assert rows.nth(0).locator(".row-number").inner_text() == "1"
@@ -180,7 +180,7 @@ def test_add_and_remove_test_rows(page: Any) -> None:
 
 def test_keyboard_only_entry(page: Any) -> None:
     page.goto("/")
-    page.get_by_label("Age in months").focus()
+    page.get_by_label("Age (months)").focus()
     page.keyboard.type("30")
     radio = page.locator('input[name="findings.opsoclonus"][value="present"]')
     radio.focus()

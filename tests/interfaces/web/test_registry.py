@@ -86,4 +86,4 @@ def test_advice_changes_page_lists_only_the_changed_patients(
         assert page.status_code == 200
         assert "P-changed" in page.text and "P-same" not in page.text
         assert "recommendations added: csf_support" in page.text
-        assert "1 patients with changed advice" in page.text
+        assert "1 patient with changed advice" in page.text

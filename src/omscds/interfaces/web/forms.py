@@ -27,6 +27,7 @@ __all__ = [
     "TestRow",
     "errors_by_field",
     "field_id",
+    "field_of",
 ]
 
 #: history fields, split by kind, from the case model itself
@@ -261,6 +262,14 @@ def errors_by_field(errors: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     """
     out: dict[str, list[str]] = {}
     for path, message in errors:
-        name = _INDEX_TAIL.sub("", path) if "." in path else path
-        out.setdefault(name, []).append(message)
+        out.setdefault(field_of(path), []).append(message)
     return out
+
+
+def field_of(path: str) -> str:
+    """The form field an error path belongs to.
+
+    >>> field_of("tests[1].findings[0]"), field_of("tests[0]")
+    ('tests[1].findings', 'tests[0]')
+    """
+    return _INDEX_TAIL.sub("", path) if "." in path else path

@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from omscds.errors import InputError, OmscdsError, StorageError
 from omscds.interfaces.api.auth import CLINICIAN, REGISTRAR, Principal, csrf_token, require
 from omscds.interfaces.api.registry_routes import open_app_registry
-from omscds.interfaces.web.i18n import negotiate
+from omscds.interfaces.timeline import patient_timeline_svg
+from omscds.interfaces.web.i18n import get_translations, negotiate
 from omscds.interfaces.web.render import render_page
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
-from omscds.reports.charts import SeverityPoint, TreatmentBand, severity_chart_svg
 from omscds.storage import ENV_VAR, Registry, advice_changes
 
 __all__ = ["registry_configured", "registry_router"]
@@ -107,11 +107,8 @@ def timeline(request: Request, key: str) -> Response:
         visits = reg.visits(key, limit=200)
     except OmscdsError as exc:
         return _problem(request, exc)
-    top = max((s.total_max for s in kb.severity_scales.values()), default=0)
-    points = [SeverityPoint(d, total, top) for d, total in data.points if total is not None]
-    bands = [TreatmentBand(start, stop, agent) for agent, start, stop in data.treatments]
-    bands += [TreatmentBand(d, d, "relapse") for d in data.relapses]
-    chart = severity_chart_svg(points, bands, id_prefix="sev")
+    tr = get_translations(_lang(request)).gettext
+    chart = patient_timeline_svg(data, kb, tr("Severity over time"), tr=tr, id_prefix="sev")
     cases = {v.uid: json.dumps(v.case, ensure_ascii=False, sort_keys=True) for v in visits.items}
     return _render(
         request, "registry_timeline.html.j2", key=key, chart=chart, visits=visits, cases=cases

@@ -22,13 +22,19 @@ from omscds.interfaces.api.guards import StrictJsonRoute
 from omscds.interfaces.api.problems import BodyError
 from omscds.interfaces.api.work import PdfPool
 from omscds.interfaces.service import assess_source
-from omscds.interfaces.web.examples import load_example
+from omscds.interfaces.web.examples import example_names, load_example
 from omscds.interfaces.web.forms import CaseForm
 from omscds.interfaces.web.i18n import get_translations, negotiate
 from omscds.interfaces.web.registry import registry_configured, registry_router
-from omscds.interfaces.web.render import assessment_vars, form_vars, render_page
+from omscds.interfaces.web.render import (
+    assessment_vars,
+    case_line,
+    form_vars,
+    render_page,
+    share_link,
+)
 from omscds.interfaces.web.static_files import static_path
-from omscds.interfaces.web.whatif import hypothetical_case
+from omscds.interfaces.web.whatif import Hypothetical, hypothetical_case, hypothetical_of
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment
 from omscds.model.strict import loads_json
@@ -69,15 +75,35 @@ def _page(
     a: Assessment | None = None,
     errors: tuple[tuple[str, str], ...] = (),
     banner: str | None = None,
+    hypothetical: Hypothetical | None = None,
+    example: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     lang = _lang(request)
     ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb, "registry": registry_configured(),
-                           "csrf": csrf_token(request)}  # fmt: skip
+                           "csrf": csrf_token(request), "view": "actual"}  # fmt: skip
     if a is not None and case is not None:
-        ctx.update(assessment_vars(a, kb, lang, case, csrf=ctx["csrf"]))
-    ctx.update(form_vars(form, kb, errors))
+        ctx.update(assessment_vars(a, kb, lang, case, csrf=ctx["csrf"], hypothetical=hypothetical))
+    ctx.update(form_vars(form, kb, errors, lang=lang, example=example))
+    ctx["case_line"] = case_line(case, lang) if a is not None and case is not None else ""
+    ctx["share_link"] = share_link(case) if a is not None and case is not None else ""
+    ctx["example_edited"] = example is not None and _edited(example, form, kb)
     return HTMLResponse(render_page("index.html.j2", lang, **ctx), status_code=status)
+
+
+def _edited(example: str, form: CaseForm, kb: KnowledgeBase) -> bool:
+    """Whether the form differs from the example it was loaded from."""
+    try:
+        shipped = CaseForm.from_case(load_example(example), kb).to_case()[0]
+    except InputError:
+        return True
+    return form.to_case()[0] != shipped
+
+
+def _loaded_example(fields: dict[str, list[str]]) -> str | None:
+    """The example the posted form was loaded from (a hidden field), if it is a shipped one."""
+    name = (fields.get("example") or [""])[0]
+    return name if name in example_names() else None
 
 
 def _case_from_json(text: str) -> dict[str, Any]:
@@ -104,7 +130,7 @@ def index(
             data = load_example(example)
         except InputError as exc:
             return _page(request, kb, CaseForm(), errors=exc.errors, status=404)
-        return _page(request, kb, CaseForm.from_case(data, kb))
+        return _page(request, kb, CaseForm.from_case(data, kb), example=example)
     return _page(request, kb, CaseForm())
 
 
@@ -126,13 +152,14 @@ def _assess_page(request: Request, kb: KnowledgeBase, fields: dict[str, list[str
     else:
         form = CaseForm.from_fields(fields, kb)
         case, errors = form.to_case()
+    example = _loaded_example(fields)
     if errors:
-        return _page(request, kb, form, errors=tuple(errors), status=422)
+        return _page(request, kb, form, errors=tuple(errors), example=example, status=422)
     try:
         a = _assess(case, kb)
     except InputError as exc:
-        return _page(request, kb, form, errors=exc.errors, status=422)
-    return _page(request, kb, form, case=case, a=a)
+        return _page(request, kb, form, errors=exc.errors, example=example, status=422)
+    return _page(request, kb, form, case=case, a=a, example=example)
 
 
 def _whatif_banner(request: Request, kb: KnowledgeBase, study: str, result: str) -> str:
@@ -160,15 +187,15 @@ def _whatif_page(request: Request, kb: KnowledgeBase, fields: dict[str, list[str
         hypo = _assess(hypo_case, kb)
     except InputError as exc:
         return _page(request, kb, CaseForm(), errors=exc.errors, status=422)
-    response = _page(
+    return _page(
         request,
         kb,
         CaseForm.from_case(case, kb),
         case=case,
         a=hypo,
         banner=_whatif_banner(request, kb, study, result),
+        hypothetical=hypothetical_of(case, hypo_case, study),
     )
-    return response
 
 
 @router.post("/api/whatif", dependencies=_clinician)
@@ -197,12 +224,14 @@ def _whatif_json(request: Request, kb: KnowledgeBase, body: Any) -> JSONResponse
     except InputError:
         raise  # the error table: 422 problem+json naming the field
     lang = _lang(request)
-    ctx = assessment_vars(hypo, kb, lang, case, csrf=csrf_token(request))
+    label = hypothetical_of(case, hypo_case, study)
+    ctx = assessment_vars(hypo, kb, lang, case, csrf=csrf_token(request), hypothetical=label)
     html = render_page("_assessment.html.j2", lang, **ctx)
     t = hypo.tumour
     return JSONResponse(
         {
             "banner": _whatif_banner(request, kb, study, str(body.get("result"))),
+            "hypothetical": {"study": label.study, "result": label.result, "test": label.test},
             "before": {"probability": actual.tumour.probability, "status": actual.tumour.status},
             "probability": t.probability,
             "interval": list(t.interval),

@@ -4,15 +4,32 @@ its result were known. Pure: the caller re-assesses the returned case with the s
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from omscds.errors import InputError
 from omscds.knowledge import KnowledgeBase
 from omscds.model import Assessment
 
-__all__ = ["WHATIF_RESULTS", "hypothetical_case"]
+__all__ = ["WHATIF_RESULTS", "Hypothetical", "hypothetical_case", "hypothetical_of"]
 
 WHATIF_RESULTS = ("negative", "positive")
+
+
+@dataclass(frozen=True)
+class Hypothetical:
+    """What a hypothetical view shows on top of the actual case: the study (a label), the
+    assumed result, and the index of the appended test in the hypothetical case."""
+
+    study: str
+    result: str
+    test: int
+
+
+def hypothetical_of(case: dict[str, Any], hypo: dict[str, Any], study: str) -> Hypothetical:
+    """The label of ``hypo`` (built by :func:`hypothetical_case` from ``case``)."""
+    appended = (hypo.get("tests") or [])[-1]
+    return Hypothetical(study, str(appended["result"]), len(case.get("tests") or []))
 
 
 def hypothetical_case(
