@@ -3,6 +3,10 @@
 Errors are OperationOutcomes from the one error table (credential failures: problem+json
 401). The hook itself (prefetch reads, assessment, cards) runs in a worker thread with its own
 event loop, so a slow FHIR server or a large prefetch never stalls other requests.
+
+``floor_router`` (mounted only with ``OMSCDS_BENCH_FLOOR``, for ``bench/service.py``) answers
+``/bench/floor/{service_id}`` with the same JWT check and body parse and no cards: the floor
+the hook's cost is measured against.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -34,10 +39,11 @@ from omscds.interop.cdshooks import (
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
 
-__all__ = ["authenticate", "router"]
+__all__ = ["authenticate", "floor_router", "router"]
 
 log = logging.getLogger("omscds.cds")
 router = APIRouter(tags=["cds-hooks"])
+floor_router = APIRouter(include_in_schema=False)
 _JSON_BODY = {
     "requestBody": {
         "required": True,
@@ -94,6 +100,7 @@ async def cds_call(
     claims: dict[str, Any] | None = Depends(authenticate),
 ) -> JSONResponse:
     """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
+    t0 = time.perf_counter()
     req = await _parse(service_id, request, CdsRequest)
 
     def go() -> dict[str, Any]:
@@ -113,7 +120,18 @@ async def cds_call(
         )
         return response.wire()
 
-    return JSONResponse(await run_in_threadpool(go))
+    wire = await run_in_threadpool(go)
+    request.app.state.metrics.observe_hook(
+        service_id, time.perf_counter() - t0, [card["indicator"] for card in wire["cards"]]
+    )
+    return JSONResponse(wire)
+
+
+@floor_router.post("/bench/floor/{service_id}", dependencies=[Depends(authenticate)])
+async def cds_floor(service_id: str, request: Request) -> JSONResponse:
+    """The benchmark's floor: the hook's JWT check and body parse, then no cards."""
+    await _parse(service_id, request, CdsRequest)
+    return JSONResponse({"cards": []})
 
 
 @router.post(
