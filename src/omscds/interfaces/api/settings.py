@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         default=5.0, ge=0, le=600, description="Longest wait for the SQLite write lock (503)."
     )
     access_log: bool = Field(default=True, description="One JSON line per request.")
+    hook_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="CDS hooks run at once per worker (CPU-bound: more only add switching; "
+        "others wait their turn).",
+    )
 
     # -- the registry (read by the storage layer and the registry commands too) -----------
     database_url: str | None = Field(
