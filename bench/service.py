@@ -144,8 +144,9 @@ class Server:
 
     def wait(self, workers: int = 1, metrics_dir: Path | None = None) -> None:
         """Until ``/healthz`` answers, and with several workers until each has built its app
-        (each writes its file in ``metrics_dir`` when it does)."""
-        deadline = time.monotonic() + 120
+        (each writes its file in ``metrics_dir`` when it does). A worker builds its app in
+        about 5 s on a quiet machine, over 25 s on a busy one: wait up to 5 minutes."""
+        deadline = time.monotonic() + 300
         while True:
             up = False
             with contextlib.suppress(httpx.HTTPError):
