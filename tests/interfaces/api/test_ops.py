@@ -140,3 +140,13 @@ def test_metrics_scraped_from_a_real_server(signer: live.Signer, tmp_path: Path)
     assert ("AuthError", "401") in {
         (s.labels["type"], s.labels["status"]) for s in families["omscds_errors"].samples
     }
+
+
+def test_readyz_does_not_create_a_missing_sqlite_registry(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "registry.sqlite3"
+    r = TestClient(authkit.app(database_url=f"sqlite:///{missing}")).get("/readyz")
+    assert (
+        r.status_code == 503
+        and r.json()["checks"]["database"] == "unreachable: no such SQLite file"
+    )
+    assert not missing.exists() and not missing.parent.exists()

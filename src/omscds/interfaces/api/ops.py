@@ -24,6 +24,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -152,14 +153,19 @@ class Readiness:
         self._engine: Any = None
 
     def _database(self) -> str | None:
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import create_engine, make_url, text
         from sqlalchemy.exc import SQLAlchemyError
 
         from omscds.storage.database import db_reason, resolve_url
 
+        url = resolve_url(self.settings.database_url)
+        if url.startswith("sqlite"):
+            # connecting would create a missing file: an empty registry is not a ready one
+            database = make_url(url).database or ""
+            if not Path(database).expanduser().is_file():
+                return "unreachable: no such SQLite file"
         try:
             if self._engine is None:
-                url = resolve_url(self.settings.database_url)
                 args = {"connect_timeout": 2} if url.startswith("postgresql") else {}
                 self._engine = create_engine(
                     url, pool_pre_ping=True, hide_parameters=True, connect_args=args

@@ -164,8 +164,9 @@ def register(app: typer.Typer) -> None:
                 os.environ["OMSCDS_SESSION_SECRET"] = secrets.token_urlsafe(32)
             if settings.insecure_dev:
                 os.environ["OMSCDS_INSECURE_DEV"] = "1"
-        else:
-            app = create_app(settings)
+        # built here even when workers build their own: a setting only the app checks (FHIR
+        # servers, the knowledge base) fails now, once, not in a loop of restarted workers
+        app = create_app(settings)
         if settings.auth_mode == "local":
             shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             url = f"http://{shown}:{port}/login?token={settings.local_token}"
