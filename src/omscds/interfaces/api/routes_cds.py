@@ -71,13 +71,24 @@ def _hook_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
+class _ThreadLoop:
+    """A worker thread's own event loop, closed when the thread ends (the pool stops idle
+    threads; their ``threading.local`` goes with them, and so do the loop's descriptors)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        self.loop.close()
+
+
 def _run_here(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run ``coro`` on this worker thread's own event loop, made once per thread: a fresh
     ``asyncio.run`` loop per call cost about 0.3 ms of the hook's CPU."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_thread, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = _thread.loop = asyncio.new_event_loop()
-    return loop.run_until_complete(coro)
+    held: _ThreadLoop | None = getattr(_thread, "held", None)
+    if held is None or held.loop.is_closed():
+        held = _thread.held = _ThreadLoop()
+    return held.loop.run_until_complete(coro)
 
 
 async def authenticate(request: Request) -> dict[str, Any] | None:
