@@ -1,18 +1,26 @@
-"""Benchmark of the service on real uvicorn servers on 127.0.0.1 (each in its own process group,
-always killed at the end, whatever fails).
+"""Benchmark of the service on real uvicorn servers on 127.0.0.1.
+
+Every server (and the Redis and PostgreSQL the multi-worker runs need) is started in its own
+process group and killed at the end, whatever fails: an exception, Ctrl-C or SIGTERM
+(``--fail-after-start`` fails on purpose once everything is up, for the test that checks it).
 
 1. **Authentication cost** (issue 12): the same requests against a server with authentication
-   on and against the same app with authentication switched off in its process (the baseline),
-   in alternating rounds: ``POST /api/v1/assess`` with ``Authorization: Bearer`` (the local
-   token) and ``GET /`` with a session cookie. Target: authenticated throughput within 10% of
-   the baseline (ratio >= 0.90).
-2. **/healthz while PDFs render**: two clients loop on ``POST /report.pdf`` (cookie + CSRF) while
-   a third times ``/healthz``. Target: p99 <= 50 ms.
-3. The patient-view hook with JWT verification under concurrency, against ``/healthz`` (targets
-   on 2 cores: p99 <= 50 ms, >= 300 requests/s, hook p50 <= 2x /healthz p50), and reading a
-   500-Observation prefetch against its ``json.loads`` baseline (target <= 15 ms).
+   on and against the same app with it switched off in its process, in alternating rounds.
+   Target: ratio >= 0.90.
+2. **/healthz while PDFs render**: two clients loop on ``POST /report.pdf`` while a third times
+   ``/healthz``. Target: p99 <= 50 ms.
+3. **The hook against its floor** (issue 15): server CPU per request of ``patient-view``
+   against ``/bench/floor/omscds-patient-view`` on the same server (``OMSCDS_BENCH_FLOOR``:
+   the same JWT check and the same body parse, no cards), in alternating rounds. Target <= 2x.
+4. **Open loop at a fixed rate** (issue 15): ``patient-view`` sent on a schedule (``--rate``
+   requests/s, default 150) whatever the answers, each latency measured from its *scheduled*
+   send time (no coordinated omission), on ``omscds serve --workers 1`` and ``--workers 2``
+   with Redis and PostgreSQL. Target on 2 workers: p99 <= 50 ms.
+5. Reading a 500-Observation prefetch against its ``json.loads`` baseline (target <= 15 ms).
 
-    python bench/service.py [--seconds 20] [--clients 32] [--rounds 3]
+    python bench/service.py [--seconds 20] [--rate 150] [--only floor,open-loop] [--profile]
+
+``--profile`` writes a pyinstrument profile of the hook path, in process, to the log directory.
 """
 
 from __future__ import annotations
@@ -21,10 +29,10 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -33,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,10 @@ ISS = "https://bench.invalid"
 HPO = "http://human-phenotype-ontology.org"
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-local-token-0123456789abcdef"
+PUBLIC = "http://omscds.bench"  # the JWT aud: the URL a proxy in front of the workers has
+HOOK = "/cds-services/omscds-patient-view"
+FLOOR = "/bench/floor/omscds-patient-view"
+SECTIONS = ("parse", "auth", "pdf", "floor", "open-loop")
 
 
 def _prefetch(n_obs: int) -> dict[str, Any]:
@@ -93,117 +106,123 @@ def bench_parse(repeats: int = 30) -> None:
     )
 
 
-async def _load(
-    url: str, body: bytes | None, seconds: float, clients: int, token: Any
-) -> list[float]:
-    lat: list[float] = []
-    stop = time.perf_counter() + seconds
-
-    async def worker(c: httpx.AsyncClient) -> None:
-        while time.perf_counter() < stop:
-            headers = {"Authorization": f"Bearer {token()}"} if token else {}
-            t0 = time.perf_counter()
-            if body is None:
-                r = await c.get(url, headers=headers)
-            else:
-                headers["Content-Type"] = "application/json"
-                r = await c.post(url, content=body, headers=headers)
-            lat.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                raise RuntimeError(f"{url}: HTTP {r.status_code} {r.text[:200]}")
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as c:
-        await asyncio.gather(*(worker(c) for _ in range(clients)))
-    return lat
-
-
-WRK_LUA = """
-tokens = {}
-idx = 0
-body = nil
-counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
-function init(args)
-  local n = tonumber(args[3])
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % n == tid then table.insert(tokens, line) end
-    i = i + 1
-  end
-  local f = io.open(args[2], "rb")
-  body = f:read("*a")
-  f:close()
-end
-function request()
-  idx = idx + 1
-  local tok = tokens[idx] or "exhausted"
-  local headers = {}
-  headers["Authorization"] = "Bearer " .. tok
-  headers["Content-Type"] = "application/json"
-  return wrk.format("POST", nil, headers, body)
-end
-"""
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def _wrk(url: str, seconds: float, clients: int, tokens: list[str] | None, body: bytes) -> float:
-    """Drive ``url`` with wrk (C, 2 threads) and print throughput and p50/p99; return p50 ms."""
-    import re
-
-    threads = 2
-    cmd = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{clients}",
-        f"-d{seconds:g}s",
-        "--latency",
-        "--timeout",
-        "10s",
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        if tokens is not None:
-            (Path(tmp) / "tokens.txt").write_text("\n".join(tokens) + "\n")
-            (Path(tmp) / "body.json").write_bytes(body)
-            (Path(tmp) / "hook.lua").write_text(WRK_LUA)
-            cmd += ["-s", str(Path(tmp) / "hook.lua"), url, "--"]
-            cmd += [str(Path(tmp) / "tokens.txt"), str(Path(tmp) / "body.json"), str(threads)]
-        else:
-            cmd.append(url)
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    pct = {
-        m.group(1): float(m.group(2)) * _UNITS[m.group(3)]
-        for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
-    }
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    name = "patient-view" if tokens is not None else "/healthz"
-    print(
-        f"{name:>14}: {rps:7.0f} req/s  p50 {pct['50']:6.1f} ms  p99 {pct['99']:6.1f} ms"
-        + (f"  ({bad.group(1)} non-2xx responses!)" if bad else "")
-    )
-    return pct["50"]
-
-
-def _report(name: str, lat: list[float], seconds: float) -> float:
-    lat = sorted(lat)
-    p50 = lat[len(lat) // 2] * 1e3
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3
-    print(f"{name:>14}: {len(lat) / seconds:7.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-    return p50
-
-
-# -- servers in their own process groups ------------------------------------------------------
+# -- processes in their own groups, always killed ----------------------------------------------
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Server:
+    """A server process in its own session (process group), killed with its children."""
+
+    def __init__(self, args: list[str], env: dict[str, str], *, log: Path, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = log
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=self.log,
+                                     start_new_session=True)  # fmt: skip
+
+    @classmethod
+    def bench_app(cls, env: dict[str, str], *, auth: bool, log: Path) -> Server:
+        """This file's own server mode: the app with authentication on or (baseline) off."""
+        port = _free_port()
+        args = [sys.executable, __file__, "--serve", str(port)] + ([] if auth else ["--no-auth"])
+        return cls(args, {**env, "OMSCDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"},
+                   log=log, port=port)  # fmt: skip
+
+    @classmethod
+    def omscds(cls, env: dict[str, str], *, workers: int, log: Path) -> Server:
+        """``omscds serve --workers N`` as deployed."""
+        port = _free_port()
+        args = [str(Path(sys.executable).with_name("omscds")), "serve", "--port", str(port),
+                "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
+        return cls(args, env, log=log, port=port)
+
+    def wait(self, workers: int = 1, metrics_dir: Path | None = None) -> None:
+        """Until ``/healthz`` answers, and with several workers until each has built its app
+        (each writes its file in ``metrics_dir`` when it does). A worker builds its app in
+        about 5 s on a quiet machine, over 25 s on a busy one: wait up to 5 minutes."""
+        deadline = time.monotonic() + 300
+        while True:
+            up = False
+            with contextlib.suppress(httpx.HTTPError):
+                up = httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200
+            if up and workers > 1 and metrics_dir:
+                pids = {p.stem.rsplit("_", 1)[-1] for p in metrics_dir.glob("*.db")}
+                up = len(pids) >= workers
+            if up:
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {self.base} did not start (see {self.log_path})")
+            time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of every live process in the server's group (its workers)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # field 5 of stat: the process group
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):  # workers or renderers left behind
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        self.log.close()
+
+
+class Processes:
+    """Everything this run started; :meth:`close` stops it all (called from ``finally``)."""
+
+    def __init__(self) -> None:
+        self.servers: list[Server] = []
+        self.closers: list[Callable[[], None]] = []
+
+    def add(self, server: Server) -> Server:
+        self.servers.append(server)
+        print(f"started pid {server.proc.pid} ({server.base})", flush=True)
+        return server
+
+    def stop(self, server: Server) -> None:
+        server.stop()
+        self.servers.remove(server)
+
+    def close(self) -> None:
+        for server in reversed(self.servers):
+            with contextlib.suppress(Exception):
+                server.stop()
+        self.servers.clear()
+        for close in reversed(self.closers):
+            with contextlib.suppress(Exception):
+                close()
+        self.closers.clear()
+
+
+def _on_signal(signum: int, _: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds into the finally that stops every server
+
+
+def _load_test_helper(name: str, path: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def serve(port: int, auth: bool) -> None:
@@ -229,43 +248,6 @@ def serve(port: int, auth: bool) -> None:
         auth_module.authenticate = nobody_checks  # type: ignore[assignment]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 log_config=log_config("info"))  # fmt: skip
-
-
-class Server:
-    """A server process (its own session, so the whole group can be killed)."""
-
-    def __init__(self, env: dict[str, str], *, auth: bool, log: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = log.open("w")
-        args = [sys.executable, __file__, "--serve", str(self.port)]
-        if not auth:
-            args.append("--no-auth")
-        env = {**env, "OMSCDS_PUBLIC_BASE_URL": self.base}
-        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=self.log,
-                                     start_new_session=True)  # fmt: skip
-
-    def wait(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server on {self.base} did not start (see {self.log.name})")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.log.close()
 
 
 # -- 1. authentication cost -------------------------------------------------------------------
@@ -378,91 +360,302 @@ def bench_health_during_pdfs(server: Server, seconds: float) -> None:
           f"{'ok' if p99 <= 50 else 'SLOW'}); {made} PDFs made, {busy} answered 503")  # fmt: skip
 
 
-# -- 3. the patient-view hook -------------------------------------------------------------------
+# -- CDS calls ------------------------------------------------------------------------------------
 
 
-def bench_hook(base: str, key: Any, seconds: float, clients: int) -> None:
-    hook = f"{base}/cds-services/omscds-patient-view"
+class Signer:
+    """The EHR's ES384 key; every request needs a fresh jti, so tokens are signed up front."""
 
-    def token() -> str:
+    def __init__(self, directory: Path) -> None:
+        self.key = ec.generate_private_key(ec.SECP384R1())
+        jwk = json.loads(jwt.get_algorithm_by_name("ES384").to_jwk(self.key.public_key()))
+        jwk.update({"kid": "k1", "alg": "ES384"})
+        self.jwks = directory / "jwks.json"
+        self.jwks.write_text(json.dumps({"keys": [jwk]}))
+
+    def tokens(self, aud: str, n: int, lifetime: int = 290) -> list[str]:
         now = int(time.time())
-        claims = {"iss": ISS, "aud": hook, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-        return jwt.encode(claims, key, algorithm="ES384", headers={"kid": "k1", "typ": "JWT"})
+        return [
+            jwt.encode(
+                {
+                    "iss": ISS,
+                    "aud": aud,
+                    "iat": now,
+                    "exp": now + lifetime,
+                    "jti": str(uuid.uuid4()),
+                },
+                self.key,
+                algorithm="ES384",
+                headers={"kid": "k1", "typ": "JWT"},
+            )
+            for _ in range(n)
+        ]
 
-    body = json.dumps(
+
+def hook_body(n_obs: int = 20) -> bytes:
+    return json.dumps(
         {
             "hook": "patient-view",
             "hookInstance": str(uuid.uuid4()),
             "context": {"userId": "Practitioner/1", "patientId": "p1"},
-            "prefetch": _prefetch(20),
+            "prefetch": _prefetch(n_obs),
         }
     ).encode()
-    # every request needs a fresh jti (replayed tokens are refused): sign them all up front
-    n_tokens = int(max(2000, 1500 * seconds))
-    print(f"signing {n_tokens} ES384 tokens ...", flush=True)
-    tokens = [token() for _ in range(n_tokens)]
-    if shutil.which("wrk"):
-        print(f"wrk: {clients} connections, {seconds:g} s per endpoint, uvicorn (1 worker)")
-        p50_base = _wrk(f"{base}/healthz", seconds, clients, None, b"")
-        p50_hook = _wrk(hook, seconds, clients, tokens, body)
-    else:
-        print(
-            "wrk not installed (apt-get install wrk): falling back to a Python client, "
-            "which saturates before the server does"
-        )
-        it = iter(tokens)
-        base_lat = asyncio.run(_load(f"{base}/healthz", None, seconds, clients, None))
-        p50_base = _report("/healthz", base_lat, seconds)
-        hook_lat = asyncio.run(_load(hook, body, seconds, clients, lambda: next(it)))
-        p50_hook = _report("patient-view", hook_lat, seconds)
-    print(
-        f"ratio hook/healthz p50: {p50_hook / p50_base:.2f}x (target <= 2x); "
-        "targets p99 <= 50 ms, >= 300 req/s"
-    )
+
+
+async def _closed(url: str, body: bytes, tokens: list[str], clients: int) -> float:
+    """Send one request per token from ``clients`` concurrent clients; wall seconds."""
+    it = iter(tokens)
+
+    async def worker(c: httpx.AsyncClient) -> None:
+        for token in it:
+            r = await c.post(url, content=body, headers={"Authorization": f"Bearer {token}",
+                                                         "Content-Type": "application/json"})  # fmt: skip
+            if r.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {r.status_code} {r.text[:200]}")
+
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=clients), timeout=30) as c:
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+    return time.perf_counter() - t0
+
+
+# -- 3. the hook against its floor ----------------------------------------------------------------
+
+
+def bench_floor(server: Server, signer: Signer, *, n: int, rounds: int, clients: int = 4) -> None:
+    body = hook_body()
+    cost: dict[str, list[float]] = {"patient-view": [], "floor": []}
+    # warm both paths (imports, caches) before measuring
+    asyncio.run(_closed(server.base + HOOK, body, signer.tokens(PUBLIC + HOOK, 50), clients))
+    asyncio.run(_closed(server.base + FLOOR, body, signer.tokens(PUBLIC + FLOOR, 50), clients))
+    for _ in range(rounds):
+        for name, path in (("floor", FLOOR), ("patient-view", HOOK)):
+            tokens = signer.tokens(PUBLIC + path, n)
+            before = server.cpu_seconds()
+            asyncio.run(_closed(server.base + path, body, tokens, clients))
+            cost[name].append((server.cpu_seconds() - before) / n * 1e3)
+    hook, base = statistics.median(cost["patient-view"]), statistics.median(cost["floor"])
+    ratio = hook / base
+    print(f"server CPU per request ({rounds} alternating rounds of {n}, {clients} clients, "
+          f"1 worker): patient-view {hook:.2f} ms, floor (JWT check + body parse, no cards) "
+          f"{base:.2f} ms; ratio {ratio:.2f}x (target <= 2x: {'ok' if ratio <= 2 else 'SLOW'})")  # fmt: skip
+
+
+# -- 4. open loop at a fixed rate -----------------------------------------------------------------
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    request: bytes) -> int:  # fmt: skip
+    """One HTTP/1.1 request on a kept-alive connection; the status (the body is read)."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+    if m is None:
+        raise RuntimeError("a response without Content-Length")
+    await reader.readexactly(int(m.group(1)))
+    return status
+
+
+async def _open_loop(base: str, path: str, body: bytes, tokens: list[str], rate: float,
+                     connections: int = 64) -> dict[str, Any]:  # fmt: skip
+    """Send one request per token at ``rate`` per second on a fixed schedule over
+    ``connections`` kept-alive connections (wrk2's model); each latency is measured from the
+    request's *scheduled* send time, so a stalled server is charged for every request it kept
+    waiting (no coordinated omission). A tiny HTTP/1.1 client on asyncio streams: httpx costs
+    about 1 ms of client CPU per request, enough to saturate the client before the server."""
+    loop = asyncio.get_running_loop()
+    host, port = base.removeprefix("http://").split(":")
+    queue: asyncio.Queue[tuple[float, str] | None] = asyncio.Queue()
+    lat: list[float] = []
+    errors: dict[str, int] = {}
+
+    def request(token: str) -> bytes:
+        return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}"
+                f"\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body  # fmt: skip
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while (item := await queue.get()) is not None:
+                due, token = item
+                try:
+                    status = await _exchange(reader, writer, request(token))
+                    kind = None if status == 200 else f"HTTP {status}"
+                except (OSError, asyncio.IncompleteReadError, RuntimeError) as exc:
+                    kind = type(exc).__name__
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                lat.append(loop.time() - due)
+                if kind:
+                    errors[kind] = errors.get(kind, 0) + 1
+        finally:
+            writer.close()
+
+    pool = [asyncio.create_task(connection()) for _ in range(connections)]
+    await asyncio.sleep(0.2)  # connected
+    start = loop.time() + 0.05
+    cpu0 = time.process_time()
+    for i, token in enumerate(tokens):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((due, token))  # sent when a connection is free: waiting counts
+    for _ in pool:
+        queue.put_nowait(None)
+    await asyncio.gather(*pool)
+    wall = loop.time() - start
+    client_cpu = (time.process_time() - cpu0) / len(tokens) * 1e3
+    lat.sort()
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(len(lat) * q))] * 1e3
+
+    return {"n": len(lat), "rate": len(lat) / wall, "p50": pct(0.5), "p90": pct(0.9),
+            "p99": pct(0.99), "max": lat[-1] * 1e3, "errors": errors,
+            "client_cpu": client_cpu}  # fmt: skip
+
+
+def bench_open_loop(server: Server, signer: Signer, *, workers: int, rate: float,
+                    seconds: float) -> dict[str, Any]:  # fmt: skip
+    body = hook_body()
+    asyncio.run(_closed(server.base + HOOK, body, signer.tokens(PUBLIC + HOOK, 100), 4))  # warm
+    tokens = signer.tokens(PUBLIC + HOOK, int(rate * seconds))
+    cpu0 = server.cpu_seconds()
+    out = asyncio.run(_open_loop(server.base, HOOK, body, tokens, rate))
+    cpu = (server.cpu_seconds() - cpu0) / out["n"] * 1e3
+    target = "" if workers < 2 else (
+        f" (target p99 <= 50 ms: {'ok' if out['p99'] <= 50 else 'SLOW'})"
+    )  # fmt: skip
+    print(f"open loop {rate:g} req/s for {seconds:g} s, {workers} worker(s): sent {out['n']} at "
+          f"{out['rate']:.1f}/s, latency from the scheduled send p50 {out['p50']:.1f} ms, "
+          f"p90 {out['p90']:.1f} ms, p99 {out['p99']:.1f} ms, max {out['max']:.1f} ms; "
+          f"server CPU {cpu:.2f} ms/request (client {out['client_cpu']:.2f}); "
+          f"errors {out['errors'] or 'none'}{target}")  # fmt: skip
+    return out
+
+
+def _profile(out: Path, n: int = 300) -> None:
+    """pyinstrument over ``n`` in-process hook calls (TestClient: the same app and path)."""
+    from fastapi.testclient import TestClient
+    from pyinstrument import Profiler
+
+    from omscds.interfaces.api import Settings, create_app
+
+    signer = Signer(out)
+    app = create_app(Settings(local_token=TOKEN, public_base_url=PUBLIC, access_log=False,
+                              cds_trusted_issuers={ISS: str(signer.jwks)}))  # fmt: skip
+    client = TestClient(app)
+    body = hook_body()
+    headers = {"Content-Type": "application/json"}
+    for token in signer.tokens(PUBLIC + HOOK, 30):
+        client.post(HOOK, content=body, headers={**headers, "Authorization": f"Bearer {token}"})
+    tokens = signer.tokens(PUBLIC + HOOK, n)
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    for token in tokens:
+        client.post(HOOK, content=body, headers={**headers, "Authorization": f"Bearer {token}"})
+    profiler.stop()
+    (out / "profile.txt").write_text(profiler.output_text(unicode=False, show_all=False))
+    (out / "profile.html").write_text(profiler.output_html())
+    print(f"profile of {n} hook calls in process: {out / 'profile.txt'}")
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _shared_state(procs: Processes, tmp: Path) -> Iterator[dict[str, str]]:
+    """Redis and PostgreSQL on loopback for ``--workers N`` (the test helpers start them)."""
+    live = _load_test_helper("_omscds_bench_live", "tests/interfaces/api/live.py")
+    redis = live.start_redis()
+    procs.closers.append(redis.stop)
+    pg = live.start_postgres()
+    procs.closers.append(pg.stop)
+    yield {"OMSCDS_REDIS_URL": redis.url, "OMSCDS_DATABASE_URL": pg.create_database("bench"),
+           "OMSCDS_FEEDBACK_DB": str(tmp / "feedback.sqlite3")}  # fmt: skip
+
+
+def run(args: argparse.Namespace, procs: Processes, tmp: Path) -> None:
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if "parse" in only:
+        bench_parse()
+    signer = Signer(tmp)
+    env = {
+        **os.environ,
+        "OMSCDS_LOCAL_TOKEN": TOKEN,
+        "OMSCDS_CDS_TRUSTED_ISSUERS": json.dumps({ISS: str(signer.jwks)}),
+        "XDG_DATA_HOME": str(tmp),  # never the user's own registry
+    }
+    if {"auth", "pdf"} & only:
+        auth = procs.add(Server.bench_app(env, auth=True, log=tmp / "auth.log"))
+        plain = procs.add(Server.bench_app(env, auth=False, log=tmp / "plain.log"))
+        auth.wait()
+        plain.wait()
+        if args.fail_after_start:
+            raise RuntimeError("failing on purpose (--fail-after-start)")
+        if "auth" in only:
+            bench_auth(auth, plain, max(2.0, args.seconds / 4), min(args.clients, 16),
+                       args.rounds)  # fmt: skip
+        procs.stop(plain)
+        if "pdf" in only:
+            bench_health_during_pdfs(auth, max(10.0, args.seconds))
+        procs.stop(auth)
+    cds_env = {**env, "OMSCDS_PUBLIC_BASE_URL": PUBLIC, "OMSCDS_ACCESS_LOG": "true"}
+    if "floor" in only:
+        floor = procs.add(Server.omscds({**cds_env, "OMSCDS_BENCH_FLOOR": "1"}, workers=1,
+                                        log=tmp / "floor.log"))  # fmt: skip
+        floor.wait()
+        if args.fail_after_start:
+            raise RuntimeError("failing on purpose (--fail-after-start)")
+        bench_floor(floor, signer, n=int(max(200, 40 * args.seconds)), rounds=args.rounds)
+        procs.stop(floor)
+    if "open-loop" in only:
+        with _shared_state(procs, tmp) as shared:
+            for workers in (1, 2):
+                metrics = tmp / f"metrics-{workers}"
+                metrics.mkdir()
+                wenv = {**cds_env, **shared, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+                server = procs.add(Server.omscds(wenv, workers=workers,
+                                                 log=tmp / f"workers-{workers}.log"))  # fmt: skip
+                server.wait(workers, metrics)
+                if args.fail_after_start:
+                    raise RuntimeError("failing on purpose (--fail-after-start)")
+                bench_open_loop(server, signer, workers=workers, rate=args.rate,
+                                seconds=args.seconds)  # fmt: skip
+                procs.stop(server)
+    if args.profile:
+        _profile(tmp)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=150.0, help="open-loop requests per second")
+    ap.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    ap.add_argument("--profile", action="store_true", help="pyinstrument the hook in process")
+    ap.add_argument("--fail-after-start", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--no-auth", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve, auth=not args.no_auth)
         return
-    bench_parse()
-
-    key = ec.generate_private_key(ec.SECP384R1())
-    jwk = json.loads(jwt.get_algorithm_by_name("ES384").to_jwk(key.public_key()))
-    jwk.update({"kid": "k1", "alg": "ES384"})
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
     tmp = Path(tempfile.mkdtemp(prefix="omscds-bench-"))
-    (tmp / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
-    env = {
-        **os.environ,
-        "OMSCDS_LOCAL_TOKEN": TOKEN,
-        "OMSCDS_CDS_TRUSTED_ISSUERS": json.dumps({ISS: str(tmp / "jwks.json")}),
-        "XDG_DATA_HOME": str(tmp),  # never the user's own registry
-    }
-    servers: list[Server] = []
+    procs = Processes()
     try:
-        auth = Server(env, auth=True, log=tmp / "auth.log")
-        servers.append(auth)
-        plain = Server(env, auth=False, log=tmp / "plain.log")
-        servers.append(plain)
-        auth.wait()
-        plain.wait()
-        plain_seconds = max(2.0, args.seconds / 4)
-        bench_auth(auth, plain, plain_seconds, min(args.clients, 16), args.rounds)
-        plain.stop()
-        servers.remove(plain)
-        bench_health_during_pdfs(auth, max(10.0, args.seconds))
-        bench_hook(auth.base, key, args.seconds, args.clients)
+        run(args, procs, tmp)
     finally:
-        for server in servers:
-            server.stop()
-    print(f"server logs: {tmp}")
+        procs.close()
+        print(f"servers stopped; logs: {tmp}", flush=True)
 
 
 if __name__ == "__main__":

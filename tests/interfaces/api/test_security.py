@@ -31,7 +31,10 @@ from omscds.interop.cdshooks import PrefetchError
 from omscds.storage import open_registry
 from tests.interfaces import authkit
 
-OPEN = {"/healthz", "/openapi.json", "/login", "/static/{name}", "/auth/login", "/auth/callback"}
+#: open to anyone: liveness, readiness and metrics (no PHI; OMSCDS_METRICS_TOKEN closes it,
+#: tests/interfaces/api/test_ops.py), the schema, the login pages and static files
+OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/login", "/static/{name}",
+        "/auth/login", "/auth/callback"}  # fmt: skip
 DEEP = "[" * 100_000 + "]" * 100_000
 FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 

@@ -1,7 +1,7 @@
 """``create_app(settings=None) -> FastAPI``: the one place the service is assembled.
 
-Around every request, outermost first: the access log, the security headers, CORS (only with an
-allow-list), the body guard (413 / 408), then the routes. Every route declares the role it
+Around every request, outermost first: the metrics timer, the access log, the security headers,
+CORS (only with an allow-list), the body guard (413 / 408), then the routes. Every route declares the role it
 needs (``interfaces.api.auth``); every error goes through the one table
 (``interfaces.api.problems``).
 """
@@ -18,10 +18,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from omscds import __version__
-from omscds.interfaces.api import routes_cds, routes_fhir, routes_rest
+from omscds.interfaces.api import ops, routes_cds, routes_fhir, routes_rest
 from omscds.interfaces.api.auth import install_auth
 from omscds.interfaces.api.deps import latest_today
 from omscds.interfaces.api.guards import AccessLog, BodyGuard, SecurityHeaders
+from omscds.interfaces.api.ops import Metrics, MetricsMiddleware, Readiness
 from omscds.interfaces.api.problems import install_problem_handlers
 from omscds.interfaces.api.settings import Settings
 from omscds.interfaces.api.work import PdfPool
@@ -66,11 +67,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     kb = load_knowledge(settings.knowledge_dir)
     pdf_pool = PdfPool(settings.pdf_workers, settings.pdf_queue, settings.knowledge_dir)
+    shared = None
+    if settings.redis_url:
+        from omscds.interfaces.api.shared import RedisState
+
+        shared = RedisState(settings.redis_url, timeout_s=settings.redis_timeout_s)
+    readiness = Readiness(settings, shared.ping if shared is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         pdf_pool.close()
+        readiness.close()
+        if shared is not None:
+            await shared.aclose()
         for name in ("registry", "web_registry"):
             reg = getattr(app.state, name, None)
             if reg is not None:
@@ -96,7 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leeway=settings.jwt_leeway_s,
         max_lifetime=settings.jwt_max_lifetime_s,
         jku_allowlist=settings.cds_jku_allowlist,
+        shared_replay=shared,
+        shared_key_sets=shared,
     )
+    app.state.shared = shared
+    app.state.readiness = readiness
+    app.state.metrics = metrics = Metrics(kb, settings.prometheus_multiproc_dir)
     app.state.fhir_servers = FhirServers.parse(settings.cds_fhir_servers)  # fails at start
     app.state.feedback = FeedbackStore(settings.feedback_db)
     if settings.insecure_dev:
@@ -118,13 +133,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.access_log:
         app.add_middleware(AccessLog, key=lambda: auth.log_key)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    @app.get("/healthz", tags=["service"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__, "kb_version": kb.version}
-
+    app.include_router(ops.router)
     app.include_router(routes_rest.router)
     app.include_router(routes_fhir.router)
     app.include_router(routes_cds.router)
+    if settings.bench_floor:  # bench/service.py only: never on by default
+        app.include_router(routes_cds.floor_router)
     _mount_extra_routers(app)
     return app

@@ -20,6 +20,7 @@ exception                  status  meaning
 ``ImagingError``           422     an image cannot be read or quantified
 ``StorageError``           503     the registry cannot do it now (busy, not initialised, newer)
 ``Overloaded``             503     too much work queued (``Retry-After``)
+``Unavailable``            503     a service this one depends on (Redis) cannot be reached
 ``KnowledgeError``         500     the knowledge base is broken (an operator's problem)
 anything else              500     a bug: logged with its type, never shown
 =========================  ======  ===========================================================
@@ -66,6 +67,7 @@ __all__ = [
     "Overloaded",
     "Row",
     "TooLarge",
+    "Unavailable",
     "error_response",
     "install_problem_handlers",
     "lookup",
@@ -103,6 +105,10 @@ class Overloaded(OmscdsError):
         self.retry_after = retry_after
 
 
+class Unavailable(OmscdsError):
+    """A service this one depends on (the shared state on Redis) cannot be reached (503)."""
+
+
 @dataclass(frozen=True)
 class Row:
     """How one exception type is answered."""
@@ -131,6 +137,7 @@ ERROR_TABLE: dict[type[BaseException], Row] = {
     ImagingError: Row(422, "invalid-image", "Invalid image", "invalid"),
     StorageError: Row(503, "storage", "Registry unavailable", "transient"),
     Overloaded: Row(503, "overloaded", "Service busy", "throttled"),
+    Unavailable: Row(503, "unavailable", "Service unavailable", "transient"),
     KnowledgeError: Row(500, "knowledge", "Knowledge base error", "exception"),
     OmscdsError: Row(500, "internal", "Internal error", "exception"),
     Exception: Row(500, "internal", "Internal error", "exception", show=False),
@@ -220,6 +227,9 @@ def _wants_outcome(request: Request, exc: BaseException) -> bool:
 def error_response(request: Request, exc: BaseException) -> Response:
     """The one place an exception becomes a response."""
     row = lookup(exc)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:  # interfaces.api.ops.Metrics
+        metrics.error(exc, row.status)
     if row.status >= 500:
         if row.show:
             log.error("%s: %s", type(exc).__name__, exc)

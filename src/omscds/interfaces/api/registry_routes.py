@@ -1,7 +1,8 @@
 """HTTP endpoints of the longitudinal registry under ``/api/v1/registry`` (paginated listings).
 
-The database URL comes from ``OMSCDS_DATABASE_URL`` (else the default SQLite file); the registry
-is opened, and its schema created or upgraded, on the first request that needs it. Roles:
+The database URL comes from ``Settings.database_url`` (``OMSCDS_DATABASE_URL``, else the default
+SQLite file); the registry is opened, and its schema created or upgraded, on the first request
+that needs it. Roles:
 clinician reads, registrar writes patients, visits, courses and relapses, auditor reads the
 audit log, admin exports and imports. Each request's registry records the caller as the audit
 actor. Errors come from the one table: 422 bad input, 404 unknown patient, 503 registry busy
@@ -67,10 +68,11 @@ def open_app_registry(
             settings: Settings = request.app.state.settings
             try:
                 reg = open_registry(
-                    url,
+                    url or settings.database_url,
                     request.app.state.kb,
                     actor="api",
                     create=create,
+                    allow_identifiers=settings.registry_allow_identifiers,
                     busy_timeout_s=settings.registry_busy_timeout_s,
                 )
             except CommandError:

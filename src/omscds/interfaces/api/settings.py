@@ -1,6 +1,8 @@
-"""Service settings from the environment (prefix ``OMSCDS_``), via pydantic-settings.
+"""Every ``OMSCDS_*`` setting, read from the environment by one class (pydantic-settings).
 
-Every setting is listed, with its meaning, in ``docs/security.md``.
+Each field is one variable, ``OMSCDS_`` + its name in capitals (``PROMETHEUS_MULTIPROC_DIR``
+is prometheus_client's own). They are listed in one table in ``docs/deployment.md``; a test
+checks that the table, this class and the variables named anywhere under ``src/`` agree.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     ``{"https://ehr.example": "/etc/jwks.json"}``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="OMSCDS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OMSCDS_", extra="ignore", populate_by_name=True)
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -126,6 +128,53 @@ class Settings(BaseSettings):
         default=5.0, ge=0, le=600, description="Longest wait for the SQLite write lock (503)."
     )
     access_log: bool = Field(default=True, description="One JSON line per request.")
+    hook_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="CDS hooks run at once per worker (CPU-bound: more only add switching; "
+        "others wait their turn).",
+    )
+
+    # -- the registry (read by the storage layer and the registry commands too) -----------
+    database_url: str | None = Field(
+        default=None,
+        description="Registry database: `postgresql://...` or a SQLite file (default: "
+        "`registry.sqlite3` in the user data dir). Several workers need PostgreSQL.",
+    )
+    registry_allow_identifiers: bool = Field(
+        default=False, description="Let external ids hold direct identifiers (off)."
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Who writes, in the audit log, for command-line registry writes "
+        "(default: the login name).",
+    )
+
+    # -- scale-out and operations -------------------------------------------------------
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis holding the state workers share (CDS JWT replay cache, key-set "
+        "cache); needed for more than one worker. Unset: in this process only.",
+    )
+    redis_timeout_s: float = Field(default=1.0, gt=0, le=30, description="Redis socket timeout.")
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="If set, `/metrics` needs `Authorization: Bearer <it>`; unset, `/metrics` "
+        "is open (it carries no PHI; keep it off the public proxy).",
+    )
+    bench_floor: bool = Field(
+        default=False,
+        description="Mount `/bench/floor/{service_id}` (JWT check and body parse, no cards): "
+        "for bench/service.py only, never in production.",
+    )
+    prometheus_multiproc_dir: str | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus_client's own variable, read when it is imported: the "
+        "directory where workers write their metrics (set by `omscds serve --workers N`).",
+    )
 
     @field_validator("public_base_url")
     @classmethod

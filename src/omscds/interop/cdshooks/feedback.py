@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from omscds.errors import NotFoundError, StorageError
@@ -19,6 +20,9 @@ __all__ = ["ISSUED_DAYS", "FeedbackStore"]
 
 #: how long an issued card can receive feedback (a clinician may act on it days later)
 ISSUED_DAYS = 30
+#: fewest seconds between two deletions of expired issued cards: each is a scan of the table,
+#: which on every hook call cost a growing share of the call
+PRUNE_INTERVAL_S = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cds_feedback (
@@ -46,8 +50,13 @@ class FeedbackStore:
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._pruned = -float("inf")
         try:
             self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
+            if path:  # a file the workers of a host share: readers beside one writer, no
+                # fsync per card issued (a crash loses at most the last cards' ids)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._db.commit()
         except sqlite3.Error as exc:
@@ -63,7 +72,9 @@ class FeedbackStore:
                 "INSERT OR IGNORE INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?)",
                 [(service, card, stamp) for card in cards],
             )
-            self._db.execute("DELETE FROM cds_issued WHERE issued_at < ?", (cutoff,))
+            if time.monotonic() - self._pruned >= PRUNE_INTERVAL_S:
+                self._db.execute("DELETE FROM cds_issued WHERE issued_at < ?", (cutoff,))
+                self._pruned = time.monotonic()
             self._db.commit()
 
     def record(self, service: str, items: list[Feedback]) -> int:

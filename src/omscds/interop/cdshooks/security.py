@@ -17,6 +17,12 @@ so the set is re-read, but at most once per ``min_interval`` seconds per issuer,
 costs at most one fetch per interval, not one per request. Concurrent requests in one event
 loop share one fetch. The replay cache forgets a ``jti`` once its token can no longer be
 accepted (``exp`` plus the leeway), so it never holds more than ``max_lifetime`` of traffic.
+
+One process keeps this state in memory (local mode). Several workers share it through two
+small stores the service injects (``interfaces.api.shared`` implements them on Redis): a
+:class:`SharedReplay`, so that a ``jti`` used on one worker is refused on every other, and a
+:class:`SharedKeySets`, so that one worker's read of a key set serves the others and the
+rate limit on reads holds for the whole deployment, not per process.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -43,6 +49,8 @@ __all__ = [
     "JwksCache",
     "JwtVerifier",
     "ReplayCache",
+    "SharedKeySets",
+    "SharedReplay",
     "TrustedKey",
 ]
 
@@ -106,6 +114,28 @@ def _parse_jwks(data: Any) -> dict[str, TrustedKey]:
     return keys
 
 
+class SharedReplay(Protocol):
+    """A replay cache every worker shares."""
+
+    async def claim(self, iss: str, jti: str, until: float) -> None:
+        """Remember ``(iss, jti)`` until ``until`` (epoch seconds); AuthError if already
+        claimed, by any worker."""
+
+
+class SharedKeySets(Protocol):
+    """Key-set documents and read permits every worker shares."""
+
+    async def load(self, issuer: str) -> bytes | None:
+        """The key-set document another worker read recently, if any."""
+
+    async def save(self, issuer: str, document: bytes, ttl: float) -> None:
+        """Offer a freshly read document to the other workers for ``ttl`` seconds."""
+
+    async def permit(self, issuer: str, interval: float) -> bool:
+        """Whether this worker may read the issuer's source now: at most one read per
+        ``interval`` seconds across all workers."""
+
+
 @dataclass
 class JwksCache:
     """Key sets per trusted issuer, from a file path or an http(s) URL (see the module doc)."""
@@ -120,6 +150,8 @@ class JwksCache:
     max_negative: int = 4096
     clock: Callable[[], float] = time.monotonic
     transport: httpx.AsyncBaseTransport | None = None
+    #: state shared with other workers (None: this process only)
+    shared: SharedKeySets | None = None
     #: reads done so far (file or URL), for tests and metrics
     fetches: int = 0
     _cache: dict[str, tuple[float, dict[str, TrustedKey]]] = field(default_factory=dict)
@@ -127,22 +159,37 @@ class JwksCache:
     _unknown: dict[tuple[str, str], float] = field(default_factory=dict)
     _inflight: dict[str, asyncio.Task[dict[str, TrustedKey]]] = field(default_factory=dict)
 
-    async def _read(self, issuer: str) -> dict[str, TrustedKey]:
+    async def _fetch(self, issuer: str) -> bytes:
+        """The key-set document from the issuer's configured location."""
         location = self.locations[issuer]
         self.fetches += 1
+        if _is_url(location):
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+                resp = await client.get(location, follow_redirects=False)
+                resp.raise_for_status()
+                if len(resp.content) > MAX_JWKS_BYTES:
+                    raise ValueError("key set too large")
+                return resp.content
+        return Path(location).read_bytes()
+
+    async def _document(self, issuer: str) -> bytes:
+        """Read the source, or (with shared state) take the document another worker read
+        within ``min_interval`` when the deployment-wide permit is taken."""
+        if self.shared is None:
+            return await self._fetch(issuer)
+        if await self.shared.permit(issuer, self.min_interval):
+            document = await self._fetch(issuer)
+            if len(document) <= MAX_JWKS_BYTES:
+                await self.shared.save(issuer, document, max(self.ttl, self.min_interval))
+            return document
+        shared = await self.shared.load(issuer)
+        if shared is None:  # another worker holds the permit and has not saved a set
+            raise AuthError("the issuer's key set is unavailable (retry later)")
+        return shared
+
+    async def _read(self, issuer: str) -> dict[str, TrustedKey]:
         try:
-            if _is_url(location):
-                async with httpx.AsyncClient(
-                    timeout=self.timeout, transport=self.transport
-                ) as client:
-                    resp = await client.get(location, follow_redirects=False)
-                    resp.raise_for_status()
-                    if len(resp.content) > MAX_JWKS_BYTES:
-                        raise ValueError("key set too large")
-                    data = json.loads(resp.content)
-            else:
-                data = json.loads(Path(location).read_text(encoding="utf-8"))
-            keys = _parse_jwks(data)
+            keys = _parse_jwks(json.loads(await self._document(issuer)))
         except (OSError, ValueError, RecursionError, httpx.HTTPError) as exc:
             raise AuthError(f"the issuer's key set is unavailable ({type(exc).__name__})") from None
         self._cache[issuer] = (self.clock(), keys)
@@ -244,6 +291,10 @@ class ReplayCache:
         self._seen[key] = until
         heapq.heappush(self._expiry, (until, iss, jti))
 
+    async def claim(self, iss: str, jti: str, until: float) -> None:
+        """:meth:`check_and_add`, as a :class:`SharedReplay` of one process."""
+        self.check_and_add(iss, jti, until)
+
 
 def _claim_time(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
@@ -274,6 +325,10 @@ class JwtVerifier:
     clock: Callable[[], float] = time.time
     jwks_min_interval: float = 10.0
     jwks_transport: httpx.AsyncBaseTransport | None = None
+    #: replay cache shared by every worker (None: :attr:`replay`, this process only)
+    shared_replay: SharedReplay | None = None
+    #: key-set state shared by every worker (None: this process only)
+    shared_key_sets: SharedKeySets | None = None
     jwks: JwksCache = field(init=False)
     replay: ReplayCache = field(init=False)
 
@@ -283,6 +338,7 @@ class JwtVerifier:
             ttl=self.jwks_ttl,
             min_interval=self.jwks_min_interval,
             transport=self.jwks_transport,
+            shared=self.shared_key_sets,
         )
         self.replay = ReplayCache(clock=self.clock)
 
@@ -340,7 +396,10 @@ class JwtVerifier:
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise AuthError("claim 'jti' is not a short string")
-        self.replay.check_and_add(iss, jti, exp + self.leeway)
+        if self.shared_replay is not None:
+            await self.shared_replay.claim(iss, jti, exp + self.leeway)
+        else:
+            self.replay.check_and_add(iss, jti, exp + self.leeway)
         return claims
 
     def _decode(
