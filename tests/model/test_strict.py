@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omscds.errors import InputError
-from omscds.model.strict import MAX_DEPTH, check_tree, loads_json, loads_yaml
+from omscds.model.strict import (
+    MAX_DEPTH,
+    _depth_ok,
+    _depth_scan,
+    check_tree,
+    loads_json,
+    loads_yaml,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +69,11 @@ def test_valid_documents_decode_unchanged() -> None:
     }
     assert loads_yaml("age_months: 19\n") == {"age_months": 19}
     check_tree({"a": [1, 2.5, "x", None, True]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='[]{}"\\ ax,:\n', max_size=200), st.integers(min_value=0, max_value=8))
+def test_the_quick_depth_count_agrees_with_the_character_scan(text: str, limit: int) -> None:
+    """The regular-expression count decides only when it finds the document shallow enough;
+    it must never call shallow what the exact scan calls too deep."""
+    assert _depth_ok(text, limit) == _depth_scan(text, limit)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 from omscds.errors import InputError, format_path
@@ -60,8 +62,26 @@ def _int(text: str) -> int:
     return int(text)
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _depth_ok(text: str, max_depth: int) -> tuple[bool, int]:
-    """Bracket depth outside strings, without recursion (the decoder would hit RecursionError)."""
+    """Bracket depth outside strings, without recursion (the decoder would hit RecursionError).
+
+    The brackets outside strings are counted by regular expressions; only a document that may
+    be too deep is scanned character by character (``_depth_scan``) for the exact answer and
+    the position. The quick count is never lower than the scan's: the two read strings alike,
+    except after an unterminated string, where the scan counts nothing more.
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_DELTA.__getitem__, brackets)), default=0) <= max_depth:
+        return True, -1
+    return _depth_scan(text, max_depth)
+
+
+def _depth_scan(text: str, max_depth: int) -> tuple[bool, int]:
     depth = 0
     in_string = False
     escaped = False
