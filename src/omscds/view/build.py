@@ -78,9 +78,9 @@ def _tumour(a: Assessment, kb: KnowledgeBase, tr: Translate) -> TumourLine:
             N_("no tumour question arises from the findings entered (no probability is given)")
         )
     elif t.status == "confirmed":
-        text = tr(N_("tumour confirmed by histology"))
+        text = tr(N_("confirmed by histology"))
     else:
-        text = tr(N_("%(status)s; P(tumour) %(p)s (interval %(lo)s–%(hi)s)")) % {
+        text = tr(N_("%(status)s; P(tumour) %(p)s (interval %(lo)s to %(hi)s)")) % {
             "status": status_label,
             "p": percent(t.probability),
             "lo": percent(t.interval[0]),
