@@ -57,8 +57,8 @@ def test_citations_number_in_order_and_keep_assumptions_apart(kb: KnowledgeBase)
     assert cite.numbers([ids[1], ids[0]]) == [1, 2]
     assert cite.numbers([ids[0], "assumption", ids[2]]) == [2, "assumption", 3]
     refs = cite.references()
-    assert [r["id"] for r in refs] == [ids[1], ids[0], ids[2]]
-    assert refs[0]["text"].startswith(kb.sources[ids[1]].authors)
+    assert [r.id for r in refs] == [ids[1], ids[0], ids[2]]
+    assert refs[0].text.startswith(kb.sources[ids[1]].authors)
 
 
 def _upper(message: str) -> str:
