@@ -113,5 +113,9 @@ def test_the_summary_box_comes_first(name: str, kb: KnowledgeBase) -> None:
         assert s.reminder.title in box
     if a.alerts:
         assert page.index('id="summary"') < page.index('class="alerts"')
-    if a.tumour.status == "not_applicable":
-        assert "P(tumour)" not in box and "%" not in box.split("chart-body")[0]
+    if a.tumour.status == "not_applicable":  # no probability in the box, the diagram or the table
+        assert "P(tumour)" not in box and "%" not in box.replace('width="100%"', "")
+        regions = page[
+            page.index('class="regions"') : page.index("</table>", page.index('class="regions"'))
+        ]
+        assert "%" not in regions

@@ -163,6 +163,12 @@ def _pns_care(a: Assessment, nums: CitationIndex) -> Section | None:
     return Section(p.title or "PNS-Care score", tuple(lines))
 
 
+def _evidence_label(path: str, kb: KnowledgeBase) -> str:
+    """``findings.ataxia`` as its label ("Ataxia (gait, truncal or limb)")."""
+    f = kb.findings.get(path.removeprefix("findings.")) if path.startswith("findings.") else None
+    return f.label if f else path
+
+
 def _cite(sources: tuple[str, ...], numbers: CitationIndex) -> str:
     return numbers.label(sources)
 
@@ -200,7 +206,7 @@ def outline(a: Assessment, kb: KnowledgeBase, case: Case | None = None) -> list[
     ]
     for c in a.oms.criteria:
         mark = {True: "[x] met", False: "[ ] not met", None: "[?] unknown"}[c.met]
-        where = f" ({', '.join(c.evidence)})" if c.evidence else ""
+        where = f" ({', '.join(_evidence_label(e, kb) for e in c.evidence)})" if c.evidence else ""
         crit.append(
             Line(
                 f"{mark}: {c.label}{where}{_cite(c.sources, nums)}", "good" if c.met else "muted", 1
