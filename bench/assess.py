@@ -10,6 +10,7 @@ its ratio to the floor of parsing and validating the same JSON, aim <= 10x; CLI 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import statistics
 import subprocess
@@ -104,6 +105,11 @@ def main() -> int:
             verdict += "; 1 ms: " + ("ok" if each <= 1 else "MISSED")
         print(f"{name:<10} {f:>10.0f} {a:>10.0f} {each:>8.2f} {ratio:>6.1f}x  {verdict}")
 
+    # an installed package runs from bytecode; this environment may forbid writing it
+    # (PYTHONDONTWRITEBYTECODE), which would time the compiler rather than omscds
+    import omscds
+
+    compileall.compile_dir(str(Path(omscds.__file__).parent), quiet=1)
     exe = str(Path(sys.executable).with_name("omscds"))
     seed = str(ROOT / "examples" / "seed1-02-mibg-negative.json")
     base = cold_start([sys.executable, "-c", "pass"])
@@ -113,7 +119,8 @@ def main() -> int:
         f"cold start: python -c pass {base * 1000:.0f} ms; omscds --version "
         f"{version * 1000:.0f} ms (+{(version - base) * 1000:.0f} ms); omscds assess "
         f"{assess * 1000:.0f} ms (+{(assess - base) * 1000:.0f} ms); target <= +500 ms: "
-        f"{'ok' if assess - base <= 0.5 else 'MISSED'}"
+        f"{'ok' if assess - base <= 0.5 else 'MISSED'} (bytecode compiled; the knowledge base "
+        "from the user's cache after the first run)"
     )
     print(f"worst assess/floor ratio {worst:.1f}x")
     return 0

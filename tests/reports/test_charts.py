@@ -92,7 +92,8 @@ def test_severity_chart() -> None:
     ]
     svg = severity_chart_svg(points, bands)
     texts = _texts(svg)
-    assert "9/12" in texts and "3/12" in texts and "ACTH" in texts and "IVIG" in texts
+    assert "9/12" in texts and "3/12" in texts
+    assert "ACTH 2024-01-10 – 2024-03-01" in texts and "IVIG 2024-02-01 – ongoing" in texts
     assert "2024-01-01" in texts and "2024-04-01" in texts
     empty = severity_chart_svg([])
     assert "no scores recorded" in " ".join(_texts(empty))

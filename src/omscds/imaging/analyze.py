@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from omscds.errors import InputError
 from omscds.imaging import qc
 from omscds.imaging.io import read_image
-from omscds.imaging.norms import ImagingNorms, default_norms, z_score
+from omscds.imaging.norms import Z_CONVENTION, ImagingNorms, default_norms, z_score, z_words
 from omscds.imaging.quantify import region_means, spect_ratios, tissue_volumes, voxel_zmap
 from omscds.imaging.regions import REGION_NAMES, Regions, template_regions
 from omscds.imaging.register import (
@@ -102,6 +102,9 @@ class AnalysisResult:
             "age_months": self.age_months,
             "ratios": {k: round(v, 4) for k, v in self.ratios.items()},
             "z_scores": {k: round(v, 2) for k, v in self.z_scores.items()},
+            # the sign convention in words, and each z-score read out in it (issue 13)
+            "z_convention": Z_CONVENTION,
+            "z_meaning": {k: z_words(k, v) for k, v in self.z_scores.items()},
             "volumes": {k: round(v, 4) for k, v in self.volumes.items()},
             "findings": list(self.findings),
             "interpretation": self.interpretation,
@@ -286,18 +289,19 @@ def _interpret(
     if age is None:
         return "Ratios measured; no age given, so no comparison with normal values."
     if kind == "spect":
-        z = zs["cerebellum_to_cortex"]
+        said = z_words("cerebellum_to_cortex", zs["cerebellum_to_cortex"])
         if findings:
             return (
                 f"{WORDING[0].upper()}{WORDING[1:]} relative to the supratentorial cortex "
-                f"(z = {z:.1f} > {zflag:g}). Pair with MRI cerebellar volume: atrophy alone "
-                "lowers the ratio."
+                f"({said}; a finding above z = {zflag:g}). Pair with MRI cerebellar volume: "
+                "atrophy alone lowers the ratio."
             )
-        return f"Cerebellar tracer uptake relative to cortex within normal limits (z = {z:.1f})."
-    zv = max(zs["cerebellum_to_brain"], zs["cerebellar_volume_ml"])
+        return f"Cerebellar tracer uptake relative to cortex within normal limits ({said})."
+    measure = max(("cerebellum_to_brain", "cerebellar_volume_ml"), key=lambda m: zs[m])
+    said = z_words(measure, zs[measure])
     if findings:
-        return f"Reduced cerebellar volume for age (z = {zv:.1f} > {zflag:g})."
-    return f"Cerebellar volume within normal limits for age (z = {zv:.1f})."
+        return f"Reduced cerebellar volume for age ({said}; a finding above z = {zflag:g})."
+    return f"Cerebellar volume within normal limits for age ({said})."
 
 
 def analyze_path(

@@ -20,7 +20,17 @@ from omscds.knowledge import KnowledgeBase, load_knowledge
 from omscds.knowledge.loader import DATA_DIR
 from omscds.knowledge.schema import ASSUMPTION, Cited, Frozen
 
-__all__ = ["MEASURES", "ImagingNorms", "NormRow", "Threshold", "load_norms", "z_score"]
+__all__ = [
+    "MEASURES",
+    "MEASURE_WORDS",
+    "Z_CONVENTION",
+    "ImagingNorms",
+    "NormRow",
+    "Threshold",
+    "load_norms",
+    "z_score",
+    "z_words",
+]
 
 Measure = Literal[
     "cerebellum_to_cortex", "cerebellum_to_thalamus", "cerebellum_to_brain", "cerebellar_volume_ml"
@@ -92,6 +102,40 @@ def z_score(value: float, row: NormRow) -> float:
     3.0
     """
     return (row.mean - value) / row.sd
+
+
+#: the convention of every z-score omscds reports, in words (outputs state it, issue 13)
+Z_CONVENTION = (
+    "z = (age-band mean - value) / age-band SD: a positive z is a value below the age-band mean "
+    "(reduced uptake or volume), a negative z one above it"
+)
+
+#: what each measure is, in the words a report uses
+MEASURE_WORDS: dict[str, str] = {
+    "cerebellum_to_cortex": "cerebellar uptake relative to cortex",
+    "cerebellum_to_thalamus": "cerebellar uptake relative to thalamus",
+    "cerebellum_to_brain": "cerebellar share of brain tissue volume",
+    "cerebellar_volume_ml": "cerebellar volume",
+}
+
+
+def z_words(measure: str, z: float) -> str:
+    """A z-score in words, in the sign convention of ``z_score`` (positive = below the mean).
+
+    >>> z_words("cerebellum_to_cortex", 6.43)
+    'z = 6.4: cerebellar uptake relative to cortex 6.4 SD below the age-band mean'
+    >>> z_words("cerebellar_volume_ml", -0.52)
+    'z = -0.5: cerebellar volume 0.5 SD above the age-band mean'
+    """
+    what = MEASURE_WORDS.get(measure, measure.replace("_", " "))
+    shown = round(z, 1) + 0.0  # + 0.0: no "-0.0"
+    if shown > 0:
+        where = f"{shown:.1f} SD below the age-band mean"
+    elif shown < 0:
+        where = f"{-shown:.1f} SD above the age-band mean"
+    else:
+        where = "at the age-band mean"
+    return f"z = {shown:.1f}: {what} {where}"
 
 
 def _check(norms: ImagingNorms) -> None:

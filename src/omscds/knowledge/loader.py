@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
+import os
+import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -84,6 +88,16 @@ class KnowledgeBase:
     pns_care: PnsCare | None = None
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo (derived values are recomputed on use)."""
+        state = dict(self.__dict__)
+        state["_memo"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     @property
     def version(self) -> str:
@@ -205,14 +219,64 @@ def _optional_model(model: type[M], raw: Any, fname: str) -> M | None:
         raise KnowledgeError(f"{fname}: {loc}: {err['msg']}") from None
 
 
-def _read(path: Path) -> Any:
+def _parse(root: Path, name: str, data: bytes | None) -> Any:
+    if data is None:
+        if name in OPTIONAL_FILES:
+            return {}
+        raise KnowledgeError(f"knowledge file missing: {root / name}")
     try:
-        with path.open("rb") as fh:
-            return yaml.load(fh, Loader=_Loader)
-    except FileNotFoundError:
-        raise KnowledgeError(f"knowledge file missing: {path}") from None
+        return yaml.load(data, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{path.name}: not valid YAML: {exc}") from None
+        raise KnowledgeError(f"{name}: not valid YAML: {exc}") from None
+
+
+def _proxy(items: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(items)
+
+
+# the knowledge base's read-only maps, pickled as the dicts they wrap (for the load cache)
+copyreg.pickle(MappingProxyType, lambda m: (_proxy, (dict(m),)))
+
+
+def _cache_key(digest: str) -> str:
+    from omscds import __version__
+
+    versions = f"{digest}|{__version__}|{pydantic.VERSION}|{yaml.__version__}"
+    return hashlib.sha256(versions.encode()).hexdigest()
+
+
+def _cached(cache_dir: Path, key: str) -> KnowledgeBase | None:
+    """The knowledge base this omscds built from exactly these files before, if kept."""
+    try:
+        with (cache_dir / f"kb-{key[:32]}.pickle").open("rb") as fh:
+            cached = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        return None
+    if isinstance(cached, dict) and cached.get("key") == key:
+        kb = cached.get("kb")
+        if isinstance(kb, KnowledgeBase):
+            return kb
+    return None
+
+
+def _store(cache_dir: Path, key: str, kb: KnowledgeBase) -> None:
+    """Keep ``kb`` for the next load (atomically; a cache that cannot be written is not used)."""
+    path = cache_dir / f"kb-{key[:32]}.pickle"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump({"key": key, "kb": kb}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        older = sorted(cache_dir.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for stale in older[:-_CACHE_KEEP]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+#: validated knowledge bases kept in a cache directory (a clinic may switch between a few)
+_CACHE_KEEP = 4
 
 
 def _models(model: type[M], raw: Any, fname: str, key: str) -> list[M]:
@@ -257,22 +321,32 @@ OPTIONAL_FILES = (
 )
 
 
-def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
-    """Read, validate and freeze the knowledge base in ``directory`` (default: the shipped one)."""
+def load_knowledge(
+    directory: Path | str | None = None, *, cache_dir: Path | None = None
+) -> KnowledgeBase:
+    """Read, validate and freeze the knowledge base in ``directory`` (default: the shipped one).
+
+    ``cache_dir``: keep the validated knowledge base there, keyed on the files' contents and on
+    the omscds, pydantic and PyYAML versions (parsing and validating are most of a CLI's cold
+    start). The cache is a pickle: it must be a directory only the user can write.
+    """
     root = Path(directory) if directory is not None else DATA_DIR
     if not root.is_dir():
         raise KnowledgeError(f"knowledge directory not found: {root}")
     digest = hashlib.sha256()
-    raw: dict[str, Any] = {}
+    texts: dict[str, bytes | None] = {}
     for name in FILES + OPTIONAL_FILES:
         path = root / name
         if name in OPTIONAL_FILES and not path.exists():
-            raw[name] = {}
+            texts[name] = None
             continue
         data = path.read_bytes() if path.exists() else b""
         digest.update(name.encode() + b"\0" + data + b"\0")
-        raw[name] = _read(path)
-
+        texts[name] = data if path.exists() else None
+    cache_key = _cache_key(digest.hexdigest()) if cache_dir is not None else ""
+    if cache_dir is not None and (kb := _cached(cache_dir, cache_key)) is not None:
+        return kb
+    raw = {name: _parse(root, name, data) for name, data in texts.items()}
     try:
         manifest = Manifest.model_validate(raw["manifest.yaml"])
     except ValidationError as exc:
@@ -348,6 +422,8 @@ def load_knowledge(directory: Path | str | None = None) -> KnowledgeBase:
     )
     _check_references(kb)
     _check_rule_names(kb)
+    if cache_dir is not None:
+        _store(cache_dir, cache_key, kb)
     return kb
 
 

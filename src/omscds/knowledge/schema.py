@@ -52,7 +52,7 @@ BodyRegion = Literal["neck", "chest", "abdomen", "pelvis"]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Cited(Frozen):

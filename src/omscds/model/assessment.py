@@ -37,7 +37,7 @@ BodyRegionKey = Literal["neck", "chest", "abdomen", "pelvis", "breast"]
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @classmethod
     def build(cls, **values: Any) -> Self:
@@ -53,16 +53,20 @@ class _Out(BaseModel):
         if plan is None:
             plan = _PLANS[cls] = _plan(cls)
         static, factories = plan
-        data = {**static, **values}
+        fields_set = set(values)
+        data = {**static, **values} if static else values  # ``values`` is this call's own dict
         for name, factory in factories:
-            if name not in values:
+            if name not in fields_set:
                 data[name] = factory()
         obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", data)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        _set(obj, "__dict__", data)
+        _set(obj, "__pydantic_fields_set__", fields_set)
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
         return obj
+
+
+_set = object.__setattr__
 
 
 _PLANS: dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]] = {}

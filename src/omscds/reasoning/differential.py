@@ -9,6 +9,7 @@ fact with the largest difference in weight between the two.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import DifferentialCondition, DifferentialRule
@@ -43,31 +44,51 @@ def score_condition(
     return cond.base + sum(rule.weight for rule in fired), fired
 
 
-def _weights(kb: KnowledgeBase, cond: DifferentialCondition) -> dict[str, float]:
-    return kb.memo(
-        f"differential.weights.{cond.id}", lambda: {r.when: r.weight for r in cond.rules}
-    )
+@dataclass(frozen=True)
+class _Compiled:
+    """A condition's rules as plain tuples: (fact, weight, explain, column, sources); column is
+    0 support, 1 against, 2 atypical, -1 neither (weight 0)."""
+
+    rules: tuple[tuple[str, float, str, int, tuple[str, ...]], ...]
+
+
+def _compiled(kb: KnowledgeBase) -> dict[str, _Compiled]:
+    def build() -> dict[str, _Compiled]:
+        out = {}
+        for cond in kb.differential:
+            rows = []
+            for r in cond.rules:
+                column = 2 if r.atypical else 0 if r.weight > 0 else 1 if r.weight < 0 else -1
+                rows.append((r.when, r.weight, r.explain, column, r.source))
+            out[cond.id] = _Compiled(tuple(rows))
+        return out
+
+    return kb.memo("differential.compiled", build)
 
 
 #: entries below this rank get the condition's standing advice instead of a computed question
 SEPARATE_TOP = 5
 
 
+def _gaps(a: DifferentialCondition, b: DifferentialCondition) -> tuple[str, ...]:
+    """The facts on which two conditions' weights differ, largest gap first (ties: the order
+    the facts first appear in a's rules, then b's, as a stable sort keeps it)."""
+    wa = {r.when: r.weight for r in a.rules}
+    wb = {r.when: r.weight for r in b.rules}
+    names = list(dict.fromkeys((*wa, *wb)))
+    gaps = [(abs(wa.get(n, 0.0) - wb.get(n, 0.0)), n) for n in names]
+    ranked = sorted((g for g in gaps if g[0] > 0), key=lambda g: -g[0])
+    return tuple(n for _, n in ranked)
+
+
 def _separator(
     a: DifferentialCondition, b: DifferentialCondition, facts: Facts, kb: KnowledgeBase
 ) -> str:
-    wa = _weights(kb, a)
-    wb = _weights(kb, b)
-    best: tuple[float, str] | None = None
-    for name in set(wa) | set(wb):
-        if name not in facts.open:
-            continue
-        gap = abs(wa.get(name, 0.0) - wb.get(name, 0.0))
-        if gap > 0 and (best is None or gap > best[0]):
-            best = (gap, name)
+    gaps = kb.memo(f"differential.gaps.{a.id}.{b.id}", lambda: _gaps(a, b))
+    best = next((name for name in gaps if name in facts.open), None)
     if best is None:
         return a.separate_by
-    label = fact_label(best[1], kb)
+    label = fact_label(best, kb)
     return f"Check for {label} (separates {a.label} from {b.label}). {a.separate_by}".strip()
 
 
@@ -75,31 +96,36 @@ def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntr
     """Rank the knowledge base's conditions on the case's facts (see ``base_facts``)."""
     if not kb.differential:
         return ()
+    compiled = _compiled(kb)
+    true = facts.true
     scored = []
     for cond in kb.differential:
-        score, fired = score_condition(cond, facts)
-        scored.append((score, cond, fired))
+        fired = [row for row in compiled[cond.id].rules if row[0] in true]
+        scored.append((cond.base + sum(row[1] for row in fired), cond, fired))
     scored.sort(key=lambda s: (-s[0], s[1].id))
-    top = max(s[0] for s in scored)
-    z = sum(math.exp(s[0] - top) for s in scored)
+    top = scored[0][0]
+    exps = [math.exp(s[0] - top) for s in scored]
+    z = sum(exps)
     out: list[DifferentialEntry] = []
-    for rank, (score, cond, fired) in enumerate(scored, start=1):
-        nxt = scored[rank][1] if rank < len(scored) else None
+    for rank, (_, cond, fired) in enumerate(scored, start=1):
         sources = list(cond.source)
-        for rule in fired:
-            sources.extend(s for s in rule.source if s not in sources)
+        columns: tuple[list[str], list[str], list[str]] = ([], [], [])
+        for _when, _w, explain, column, rule_sources in fired:
+            if column >= 0:
+                columns[column].append(explain)
+            sources.extend(s for s in rule_sources if s not in sources)
         separate = cond.separate_by
-        if nxt is not None and rank <= SEPARATE_TOP:
-            separate = _separator(cond, nxt, facts, kb)
+        if rank < len(scored) and rank <= SEPARATE_TOP:
+            separate = _separator(cond, scored[rank][1], facts, kb)
         out.append(
             DifferentialEntry.build(
                 condition=cond.id,
                 rank=rank,
                 label=cond.label,
-                score=round(math.exp(score - top) / z, 4),
-                support=tuple(r.explain for r in fired if r.weight > 0 and not r.atypical),
-                against=tuple(r.explain for r in fired if r.weight < 0 and not r.atypical),
-                atypical=tuple(r.explain for r in fired if r.atypical),
+                score=round(exps[rank - 1] / z, 4),
+                support=tuple(columns[0]),
+                against=tuple(columns[1]),
+                atypical=tuple(columns[2]),
                 separate_by=separate,
                 sources=tuple(sources),
             )

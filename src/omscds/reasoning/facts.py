@@ -83,15 +83,17 @@ def base_facts(rc: ResolvedCase, kb: KnowledgeBase) -> Facts:
         true.add("female")
         if adult and case.age_months < kb.param("young_woman_age_months"):
             true.add("young_woman")
-    for key in kb.findings:
-        state = rc.state(key)
+    states = rc.states
+    for key, (present, absent, unknown) in _finding_names(kb):
+        state = states.get(key)
         if state == "present":
-            true.add(f"finding:{key}")
+            true.add(present)
         elif state == "absent":
-            true.add(f"absent:{key}")
+            true.add(absent)
         else:
-            true.add(f"unknown:{key}")
-            open_.update({f"finding:{key}", f"absent:{key}"})
+            true.add(unknown)
+            open_.add(present)
+            open_.add(absent)
     for name in (
         "preceding_infection",
         "recent_vaccination",
@@ -246,12 +248,37 @@ def _anatomical(test: TestResult, kb: KnowledgeBase) -> bool:
     return bool(mod and mod.completes_search)
 
 
+def _finding_names(kb: KnowledgeBase) -> tuple[tuple[str, tuple[str, str, str]], ...]:
+    """Each finding with its three fact names (present, absent, unknown)."""
+    return kb.memo(
+        "facts.finding_names",
+        lambda: tuple((k, (f"finding:{k}", f"absent:{k}", f"unknown:{k}")) for k in kb.findings),
+    )
+
+
+def _composites(
+    kb: KnowledgeBase,
+) -> tuple[tuple[str, frozenset[str], frozenset[str], frozenset[str]], ...]:
+    return kb.memo(
+        "facts.composites",
+        lambda: tuple(
+            (f.id, frozenset(f.when_all), frozenset(f.when_any), frozenset(f.when_none))
+            for f in kb.facts.values()
+            if f.kind == "composite"
+        ),
+    )
+
+
 def add_composites(true: set[str], kb: KnowledgeBase) -> None:
-    facts = Facts(frozenset(true), frozenset())
-    for f in kb.facts.values():
-        if f.kind == "composite" and rule_fires(facts, f.when_all, f.when_any, f.when_none):
-            true.add(f.id)
-            facts = Facts(frozenset(true), frozenset())
+    """Add every composite fact that holds, in the knowledge base's order (a composite may
+    build on the ones before it)."""
+    for fid, when_all, when_any, when_none in _composites(kb):
+        if (
+            true.issuperset(when_all)
+            and (not when_any or not when_any.isdisjoint(true))
+            and true.isdisjoint(when_none)
+        ):
+            true.add(fid)
 
 
 def _mimic_leads(condition: str, facts: Facts, kb: KnowledgeBase) -> bool:

@@ -246,8 +246,10 @@ def _classified(
     """``classify``, kept (bounded) per table and set of inputs: it is a pure function of the
     tables and the inputs' possible values, and trying every combination of the unknown
     inputs costs tens of milliseconds when most are unknown, the common case (measured)."""
-    names = {var for rule in rules for var in rule.when}
-    memo_key = (table, tuple(sorted((n, tuple(sorted(options[n]))) for n in names)))
+    names = kb.memo(
+        f"staging.variables.{table}", lambda: sorted({var for rule in rules for var in rule.when})
+    )
+    memo_key = (table, tuple((n, tuple(sorted(options[n]))) for n in names))
     cache = kb.memo("staging.classified", lambda: _Lru(_CACHE_SIZE))
     hit = cache.get(memo_key)
     if hit is None:

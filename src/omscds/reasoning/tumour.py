@@ -388,7 +388,12 @@ def assess_tumour(
         f" Prior {prior.point:g} ({prior.low:g}-{prior.high:g}, {prior.label})."
         f" {_INDEPENDENCE} The tumour-site distribution is used at its point value."
     )
-    result = TumourResult(
+    ranked = (
+        next_tests(rc, point, kb, adult, searched)
+        if status in ("search_incomplete", "not_found") and question
+        else ()
+    )
+    result = TumourResult.build(
         status=status,
         probability=round(probability, 4),
         interval=(round(interval[0], 4), round(interval[1], 4)),
@@ -398,15 +403,11 @@ def assess_tumour(
         searched_regions=searched,
         evidence=tuple(evidence),
         region_probabilities={r: round(v, 4) for r, v in point.region_probability().items()},
-        next_tests=(),
+        next_tests=ranked,
         population=population,
         explanation=explanation,
         sources=tuple(sources),
     )
-    if status in ("search_incomplete", "not_found") and question:
-        result = result.model_copy(
-            update={"next_tests": next_tests(rc, point, kb, adult, searched)}
-        )
     return TumourContext(result=result, question=tuple(question), masses=point, weights=weights)
 
 

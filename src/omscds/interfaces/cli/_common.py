@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,9 +44,16 @@ def progress_bar(*, transient: bool) -> Progress:
 
 
 def load_kb(directory: str | None = None) -> KnowledgeBase:
+    """The knowledge base, its parsed files kept in the user's cache directory
+    (``$XDG_CACHE_HOME/omscds``, else ``~/.cache/omscds``): half a cold start is YAML parsing."""
     from omscds.knowledge import load_knowledge
 
-    return load_knowledge(directory)
+    return load_knowledge(directory, cache_dir=cache_dir())
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "omscds"
 
 
 def read_document(path: str) -> Any:

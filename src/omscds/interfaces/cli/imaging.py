@@ -30,12 +30,12 @@ def _kind(kind: str | None) -> str | None:
 
 def _text(d: dict[str, Any], figures: list[Path]) -> None:
     out_console.print(f"[bold]{d['kind'].upper()}[/bold] {d['source']}")
-    for k, v in d["ratios"].items():
-        z = d["z_scores"].get(k)
-        out_console.print(f"  {k:28s} {v:8.3f}" + (f"   z = {z:+.2f}" if z is not None else ""))
-    for k, v in d["volumes"].items():
-        z = d["z_scores"].get(k)
-        out_console.print(f"  {k:28s} {v:8.3f}" + (f"   z = {z:+.2f}" if z is not None else ""))
+    meaning = d.get("z_meaning", {})
+    for k, v in [*d["ratios"].items(), *d["volumes"].items()]:
+        said = meaning.get(k)
+        out_console.print(f"  {k:28s} {v:8.3f}" + (f"   {said}" if said else ""))
+    if meaning:
+        out_console.print(f"  [dim]{d['z_convention']}[/dim]")
     out_console.print(f"  findings: {', '.join(d['findings']) or 'none'}")
     out_console.print(f"  {d['interpretation']}")
     reg = d["qc"].get("registration", {})

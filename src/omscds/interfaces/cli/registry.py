@@ -312,7 +312,8 @@ def register(app: typer.Typer) -> None:
         output: str = typer.Option(..., "--output", "-o", help="Image file (.svg or .png)."),
         database: str | None = _DB,
     ) -> None:
-        """Draw severity over time with treatment courses as bands and relapses marked."""
+        """Draw severity over time on the whole scale: unscored visits, treatment courses and
+        relapses marked (the drawing the web page shows; .png paints the same shapes)."""
         from omscds.interfaces.timeline import timeline_plot
         from omscds.reports.timeline import draw_timeline
 
