@@ -57,8 +57,8 @@ def test_citations_number_in_order_and_keep_assumptions_apart(kb: KnowledgeBase)
     assert cite.numbers([ids[1], ids[0]]) == [1, 2]
     assert cite.numbers([ids[0], "assumption", ids[2]]) == [2, "assumption", 3]
     refs = cite.references()
-    assert [r["id"] for r in refs] == [ids[1], ids[0], ids[2]]
-    assert refs[0]["text"].startswith(kb.sources[ids[1]].authors)
+    assert [r.id for r in refs] == [ids[1], ids[0], ids[2]]
+    assert refs[0].text.startswith(kb.sources[ids[1]].authors)
 
 
 def _upper(message: str) -> str:
@@ -81,3 +81,41 @@ def test_strings_come_from_the_catalogue(kb: KnowledgeBase) -> None:
     html = render_report_html(a, kb, translations=_Shout())
     assert "WHAT TO DO NEXT" in html and "REFERENCES" in html and "DISCLAIMER" in html
     assert "What to do next" not in html
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.json")))
+def test_the_summary_box_comes_first(name: str, kb: KnowledgeBase) -> None:
+    from omscds.reports.html import assessment_context, make_environment
+    from omscds.view import build_view
+
+    a = assess_data(_load(name), kb)
+    page = (
+        make_environment()
+        .get_template("_assessment.html.j2")
+        .render(**assessment_context(a, kb), whatif=None)
+    )
+    body = page[page.index('<div class="assessment"') :]
+    first = re.search(
+        r"<(section|header|p|h\d|div)\b[^>]*>", body[len('<div class="assessment"') :]
+    )
+    assert first is not None and first.group(0).startswith(
+        '<section id="summary" class="summary-box"'
+    )
+    box = page[
+        page.index('<section id="summary"') : page.index("</section>", page.index('id="summary"'))
+    ]
+    s = build_view(a, kb).summary
+    assert s.next_action is not None and s.next_action.title in box
+    assert s.phase_label in box and "chart-body" in box  # the body diagram of the search
+    for region in s.tumour.uncovered:
+        assert region in box
+    if s.reminder is not None:
+        assert s.reminder.title in box
+    if a.alerts:
+        assert page.index('id="summary"') < page.index('class="alerts"')
+    if a.tumour.status == "not_applicable":  # no probability in the box, the diagram or the table
+        assert "P(tumour)" not in box and "%" not in box.replace('width="100%"', "")
+        regions = page[
+            page.index('class="regions"') : page.index("</table>", page.index('class="regions"'))
+        ]
+        assert "%" not in regions

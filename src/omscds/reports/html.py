@@ -2,12 +2,13 @@
 
 ``render_report_html`` gives a standalone document with print CSS (the input of the PDF);
 ``assessment_context`` gives the variables the partial ``_assessment.html.j2`` needs, so the web
-page renders exactly the same sections. Translations (gettext) are passed in by the interface;
+page renders exactly the same sections. Both lead with the view's summary (``omscds.view``). Translations (gettext) are passed in by the interface;
 the default is English source strings.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -18,12 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment, Recommendation
+from omscds.model import Assessment, Case, Recommendation
 from omscds.reasoning.workup import URGENCY_ORDER
-from omscds.reports.charts import body_diagram_svg, probability_steps_svg
+from omscds.reports.charts import assessment_charts, body_diagram_svg, probability_steps_svg
+from omscds.view import N_, WORDS, CitationIndex, build_view, percent, shows_probability, word
 
 __all__ = [
+    "N_",
     "TEMPLATES_DIR",
+    "WORDS",
     "Citations",
     "assessment_context",
     "make_environment",
@@ -31,60 +35,15 @@ __all__ = [
 ]
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
+#: how many differential entries and next-best studies the printed report lists (the web page
+#: and the JSON list all; the report says how many more there are)
+REPORT_DIFFERENTIAL = 3
+REPORT_NEXT_TESTS = 3
 
 
-def N_(s: str) -> str:
-    """Mark a string for the message catalogue without translating it here."""
-    return s
-
-
-#: display words for the contract's enumerations (the values stay English ids in JSON)
-WORDS: dict[str, str] = {
-    "criteria_met": N_("criteria met"),
-    "possible": N_("possible"),
-    "not_met": N_("not met"),
-    "confirmed": N_("confirmed"),
-    "suspected": N_("suspected"),
-    "search_incomplete": N_("search incomplete"),
-    "not_found": N_("not found"),
-    "not_applicable": N_("not applicable"),
-    "urgent": N_("urgent"),
-    "soon": N_("soon"),
-    "routine": N_("routine"),
-    "info": N_("info"),
-    "warning": N_("warning"),
-    "critical": N_("critical"),
-    "positive": N_("positive"),
-    "negative": N_("negative"),
-    "equivocal": N_("equivocal"),
-    "pending": N_("pending"),
-    "neck": N_("neck"),
-    "chest": N_("chest"),
-    "abdomen": N_("abdomen"),
-    "pelvis": N_("pelvis"),
-    "brain": N_("brain"),
-    "spine": N_("spine"),
-    "whole_body": N_("whole body"),
-}
-
-
-class Citations:
-    """Numbers sources in order of first citation; ``references()`` lists them for the end."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = kb
-        self._numbers: dict[str, int] = {}
-
-    def numbers(self, sources: Sequence[str]) -> list[int | str]:
-        out: list[int | str] = []
-        for s in sources:
-            if s == "assumption":
-                out.append("assumption")
-                continue
-            n = self._numbers.setdefault(s, len(self._numbers) + 1)
-            if n not in out:
-                out.append(n)
-        return out
+class Citations(CitationIndex):
+    """The view's citation numbering, called in templates: ``cite(sources)`` gives ``[1, 2]``
+    linked to the reference list; ``references()`` lists them at the end."""
 
     def __call__(self, sources: Sequence[str]) -> Markup:
         """``[1, 2]`` with links to the reference list (an empty string for no sources)."""
@@ -99,19 +58,20 @@ class Citations:
         ]
         return Markup(f' <span class="cites">[{", ".join(parts)}]</span>')
 
-    def references(self) -> list[dict[str, Any]]:
-        refs = []
-        for sid, n in sorted(self._numbers.items(), key=lambda kv: kv[1]):
-            src = self._kb.sources.get(sid)
-            if src is None:
-                refs.append({"n": n, "id": sid, "text": sid, "link": None})
-                continue
-            text = f"{src.authors} ({src.year or 'n.d.'}). {src.title}."
-            if src.journal:
-                text += f" {src.journal}."
-            link = f"https://doi.org/{src.doi}" if src.doi else src.url
-            refs.append({"n": n, "id": sid, "text": text, "link": link})
-        return refs
+
+def short_link(url: str) -> str:
+    """A link as printed: ``doi:``, ``PMID``, or the address without its scheme.
+
+    >>> short_link("https://doi.org/10.1/x"), short_link("https://pubmed.ncbi.nlm.nih.gov/123/")
+    ('doi:10.1/x', 'PMID 123')
+    """
+    for prefix, short in (
+        ("https://doi.org/", "doi:"),
+        ("https://pubmed.ncbi.nlm.nih.gov/", "PMID "),
+    ):
+        if url.startswith(prefix):
+            return short + url.removeprefix(prefix).rstrip("/")
+    return url.removeprefix("https://").removeprefix("http://").removeprefix("www.")
 
 
 def _group_recommendations(
@@ -131,13 +91,20 @@ def assessment_context(
     *,
     tr: Callable[[str], str] | None = None,
     id_prefix: str = "a",
+    case: Case | None = None,
+    generated: dt.datetime | None = None,
+    report: bool = False,
+    parents: bool = False,
 ) -> dict[str, Any]:
-    """Variables for ``_assessment.html.j2``: the assessment, citations, labels and charts."""
+    """Variables for ``_assessment.html.j2``: the view (summary first), the assessment,
+    citations, labels and charts. ``report`` adds the printed report's first page (inputs,
+    versions, sign-off); ``parents`` its plain-language page."""
     t = tr or (lambda s: s)
     modality_labels = {k: m.label for k, m in kb.modalities.items()}
+    view = build_view(a, kb, case=case, tr=t, generated=generated)
 
-    def word(value: str) -> str:
-        return t(WORDS.get(value, value.replace("_", " ")))
+    def word_(value: str) -> str:
+        return word(value, t)
 
     def evidence_label(path: str) -> str:
         if path.startswith("findings."):
@@ -149,32 +116,49 @@ def assessment_context(
     return {
         "a": a,
         "kb": kb,
+        "view": view,
+        "report": report,
+        "parents": parents,
         "cite": Citations(kb),
-        "word": word,
+        "word": word_,
         "modality": lambda m: modality_labels.get(m, m) if m else "",
         "evidence_labels": lambda paths: ", ".join(map(evidence_label, paths)),
-        "words": lambda values: ", ".join(map(word, values)),
-        "pct": _pct,
+        "words": lambda values: ", ".join(map(word_, values)),
+        "pct": percent,
+        "short_link": short_link if report else str,
         "rec_groups": _group_recommendations(a.recommendations),
+        # the printed report keeps to three pages: the leading entries of the long lists
+        "shown": {
+            "differential": REPORT_DIFFERENTIAL if report else len(a.differential),
+            "next_tests": REPORT_NEXT_TESTS if report else len(a.tumour.next_tests),
+        },
+        # the explanation charts on the page (the printed report keeps to three pages)
+        "charts": (
+            {"differential": (), "tests": None, "sensitivity": None}
+            if report
+            else assessment_charts(a, kb, tr=word_, id_prefix=id_prefix)
+        ),
         "steps_svg": Markup(
             probability_steps_svg(
-                a.tumour, labels=modality_labels, tr=word, id_prefix=f"{id_prefix}-steps"
+                a.tumour, labels=modality_labels, tr=word_, id_prefix=f"{id_prefix}-steps"
             )
         ),
         "body_svg": Markup(
             body_diagram_svg(
-                dict(a.tumour.searched_regions.items()),
-                dict(a.tumour.region_probabilities.items()),
+                {r.region: r.covered_by for r in view.summary.tumour.regions},
+                dict(a.tumour.region_probabilities.items())
+                if shows_probability(a.tumour.status)
+                else None,
                 labels=modality_labels,
-                tr=word,
+                tr=word_,
                 id_prefix=f"{id_prefix}-body",
             )
         ),
     }
 
 
-def _pct(p: float) -> str:
-    return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
+#: the view's percent format under its old name (kept for callers that import it from here)
+_pct = percent
 
 
 def make_environment(
@@ -208,10 +192,19 @@ def render_report_html(
     *,
     translations: gettext.NullTranslations | None = None,
     lang: str = "en",
+    case: Case | None = None,
+    generated: dt.datetime | None = None,
+    parents: bool = False,
 ) -> str:
-    """The printable report: a standalone HTML document (inline CSS and SVG, no external files)."""
+    """The printable report: a standalone HTML document (inline CSS and SVG, no external files).
+
+    Page 1 is the summary, the inputs (when ``case`` is given), the generation time, the
+    versions and a sign-off line; the details follow; ``parents`` adds a plain-language page.
+    """
     env = _default_env(translations)
     tr = (translations or gettext.NullTranslations()).gettext
-    ctx = assessment_context(a, kb, tr=tr, id_prefix="r")
+    ctx = assessment_context(
+        a, kb, tr=tr, id_prefix="r", case=case, generated=generated, report=True, parents=parents
+    )
     css = (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
     return env.get_template("report.html.j2").render(**ctx, css=Markup(css), lang=lang, whatif=None)

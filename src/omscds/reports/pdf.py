@@ -6,11 +6,12 @@ fetches anything from the network: the report is one self-contained document (in
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 
 from omscds.errors import OmscdsError
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment
+from omscds.model import Assessment, Case
 from omscds.reports.html import render_report_html
 
 __all__ = ["html_to_pdf", "render_report_pdf"]
@@ -43,6 +44,21 @@ def render_report_pdf(
     *,
     translations: gettext.NullTranslations | None = None,
     lang: str = "en",
+    case: Case | None = None,
+    generated: dt.datetime | None = None,
+    parents: bool = False,
 ) -> bytes:
-    """The report as PDF: recommendations, probability, charts, citations and the disclaimer."""
-    return html_to_pdf(render_report_html(a, kb, translations=translations, lang=lang))
+    """The report as PDF: page 1 the summary, the inputs (``case``), the generation time, the
+    versions and a sign-off line; then recommendations, probability, charts, citations and the
+    disclaimer; ``parents`` adds a plain-language page."""
+    return html_to_pdf(
+        render_report_html(
+            a,
+            kb,
+            translations=translations,
+            lang=lang,
+            case=case,
+            generated=generated,
+            parents=parents,
+        )
+    )

@@ -1,13 +1,18 @@
 """A format-neutral outline of an assessment: sections of styled lines, rendered as Markdown
-(``render_markdown``) or as coloured terminal text by the CLI. One outline, several renderers."""
+(``render_markdown``) or as coloured terminal text by the CLI. One outline, several renderers.
+
+The first section is the view's summary (``omscds.view``), the same answer the HTML report, the
+brief line and the CDS card lead with; alerts and details follow.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
-from omscds.model import Assessment
+from omscds.model import Assessment, Case
 from omscds.reasoning.workup import URGENCY_ORDER
+from omscds.view import AssessmentView, CitationIndex, build_view, percent, share, word
 
 __all__ = ["Line", "Section", "outline", "render_markdown"]
 
@@ -26,16 +31,62 @@ class Section:
     lines: tuple[Line, ...]
 
 
-def _pct(p: float) -> str:
-    return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
+def _summary(v: AssessmentView, nums: CitationIndex) -> Section:
+    """The answer first: phase, OMS, the tumour search, the next action and why, the reminder."""
+    s = v.summary
+    t = s.tumour
+    lines = [Line(f"Case {v.case_id or '(no id)'}", "strong")]
+    if s.phase_label:
+        lines.append(Line(f"Phase: {s.phase_label}", "strong"))
+    lines.append(Line(s.oms_text))
+    lines.append(
+        Line(
+            f"Tumour: {t.text}",
+            "warning" if t.status in ("suspected", "search_incomplete") else "",
+        )
+    )
+    if t.search_text:
+        lines.append(Line(t.search_text, "warning" if t.uncovered else "", 1))
+    if s.next_action is not None:
+        na = s.next_action
+        lines.append(Line(f"Next: {na.line}{_cite(na.sources, nums)}", "strong"))
+        why = "; ".join(x for x in (na.why.rstrip("."), na.yield_text) if x)
+        if why:
+            lines.append(Line(f"Why: {why}.", "", 1))
+    if s.reminder is not None:
+        lines.append(
+            Line(f"Do not wait: {s.reminder.title}{_cite(s.reminder.sources, nums)}", "critical")
+        )
+    if v.inputs is not None:
+        i = v.inputs
+        lines.append(
+            Line(
+                f"Inputs: age {i.age}, sex {i.sex}"
+                + (f", visit {i.visit_date}" if i.visit_date else ""),
+                "muted",
+            )
+        )
+        if i.present:
+            lines.append(Line(f"Present: {', '.join(i.present)}", "muted", 1))
+        if i.absent:
+            lines.append(Line(f"Absent: {', '.join(i.absent)}", "muted", 1))
+        if i.history:
+            lines.append(Line(f"History: {'; '.join(i.history)}", "muted", 1))
+        for test in i.tests:
+            where = f" ({test.regions})" if test.regions else ""
+            detail = f": {test.detail}" if test.detail else ""
+            lines.append(Line(f"{test.date} {test.label}{where} {test.result}{detail}", "muted", 1))
+    lines.append(
+        Line(
+            f"omscds {v.meta.omscds_version}, knowledge base {v.meta.kb_version} "
+            f"(sha256 {v.meta.kb_sha256[:12]})",
+            "muted",
+        )
+    )
+    return Section(f"Summary ({v.notice.rstrip('.').lower()})", tuple(lines))
 
 
-def _share(p: float) -> str:
-    """A differential share: never "100%" for a ranked hypothesis (softmax shares are < 1)."""
-    return ">99%" if p > 0.99 else _pct(p)
-
-
-def _pathway(a: Assessment, nums: dict[str, int]) -> Section | None:
+def _pathway(a: Assessment, nums: CitationIndex) -> Section | None:
     """Where the patient stands and what to do next: the first thing a clinician reads."""
     p = a.pathway
     if p is None:
@@ -66,7 +117,7 @@ def _pathway(a: Assessment, nums: dict[str, int]) -> Section | None:
     return Section("Where the patient stands and what comes next", tuple(lines))
 
 
-def _staging(a: Assessment, nums: dict[str, int]) -> Section | None:
+def _staging(a: Assessment, nums: CitationIndex) -> Section | None:
     """The tumour's stage and risk groups, what is still missing, and the cited notes."""
     s = a.staging
     if s is None:
@@ -92,7 +143,7 @@ def _staging(a: Assessment, nums: dict[str, int]) -> Section | None:
     return Section(s.title or "Staging and risk", tuple(lines))
 
 
-def _pns_care(a: Assessment, nums: dict[str, int]) -> Section | None:
+def _pns_care(a: Assessment, nums: CitationIndex) -> Section | None:
     p = a.pns_care
     if p is None:
         return None
@@ -112,30 +163,22 @@ def _pns_care(a: Assessment, nums: dict[str, int]) -> Section | None:
     return Section(p.title or "PNS-Care score", tuple(lines))
 
 
-def _cite(sources: tuple[str, ...], numbers: dict[str, int]) -> str:
-    refs = []
-    for s in sources:
-        if s == "assumption":
-            refs.append("assumption")
-            continue
-        numbers.setdefault(s, len(numbers) + 1)
-        refs.append(str(numbers[s]))
-    return f" [{', '.join(refs)}]" if refs else ""
+def _evidence_label(path: str, kb: KnowledgeBase) -> str:
+    """``findings.ataxia`` as its label ("Ataxia (gait, truncal or limb)")."""
+    f = kb.findings.get(path.removeprefix("findings.")) if path.startswith("findings.") else None
+    return f.label if f else path
 
 
-def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
-    """The report's sections in reading order, with numbered citations collected at the end."""
-    nums: dict[str, int] = {}
-    sections: list[Section] = []
-    head = [
-        Line(f"Case {a.case_id or '(no id)'}", "strong"),
-        Line(
-            f"omscds {a.omscds_version}, knowledge base {a.knowledge_base.version} "
-            f"(sha256 {a.knowledge_base.sha256[:12]})",
-            "muted",
-        ),
-    ]
-    sections.append(Section("omscds assessment (decision support, not a diagnosis)", tuple(head)))
+def _cite(sources: tuple[str, ...], numbers: CitationIndex) -> str:
+    return numbers.label(sources)
+
+
+def outline(a: Assessment, kb: KnowledgeBase, case: Case | None = None) -> list[Section]:
+    """The report's sections in reading order: the summary first (with the inputs when ``case``
+    is given), then alerts and details, with numbered citations collected at the end."""
+    nums = CitationIndex(kb)
+    labels = {k: m.label for k, m in kb.modalities.items()}
+    sections: list[Section] = [_summary(build_view(a, kb, case=case), nums)]
     path = _pathway(a, nums)
     if path is not None:
         sections.append(path)
@@ -163,7 +206,7 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     ]
     for c in a.oms.criteria:
         mark = {True: "[x] met", False: "[ ] not met", None: "[?] unknown"}[c.met]
-        where = f" ({', '.join(c.evidence)})" if c.evidence else ""
+        where = f" ({', '.join(_evidence_label(e, kb) for e in c.evidence)})" if c.evidence else ""
         crit.append(
             Line(
                 f"{mark}: {c.label}{where}{_cite(c.sources, nums)}", "good" if c.met else "muted", 1
@@ -180,10 +223,10 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
         )
         if t.status == "not_applicable"
         else Line(
-            f"Status: {t.status.replace('_', ' ')}; probability of a tumour {_pct(t.probability)} "
-            f"(interval {_pct(t.interval[0])}-{_pct(t.interval[1])}); prior {_pct(t.prior)}"
+            f"Status: {t.status.replace('_', ' ')}; probability of a tumour {percent(t.probability)} "
+            f"(interval {percent(t.interval[0])}-{percent(t.interval[1])}); prior {percent(t.prior)}"
             + (
-                f" ({_pct(t.prior_interval[0])}-{_pct(t.prior_interval[1])})"
+                f" ({percent(t.prior_interval[0])}-{percent(t.prior_interval[1])})"
                 if t.prior_interval
                 else ""
             ),
@@ -206,8 +249,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
             lr += f" ({ev.likelihood_ratio_interval[0]:.2f}-{ev.likelihood_ratio_interval[1]:.2f})"
         tl.append(
             Line(
-                f"tests[{ev.test}] {ev.modality} {ev.result} ({', '.join(ev.regions)}): {lr} -> "
-                + (f"{_pct(ev.probability_after)}. " if t.status != "not_applicable" else "")
+                f"Test {ev.test + 1}: {labels.get(ev.modality, ev.modality)} {ev.result} "
+                f"({', '.join(map(word, ev.regions))}): {lr} -> "
+                + (f"{percent(ev.probability_after)}. " if t.status != "not_applicable" else "")
                 + f"{ev.note}{_cite(ev.sources, nums)}",
                 "",
                 1,
@@ -226,8 +270,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
                 "Next-best test (yield now, probability left if negative)",
                 tuple(
                     Line(
-                        f"{i}. {nt.modality} {', '.join(nt.regions)}: finds a tumour {_pct(nt.yield_probability)}"
-                        f", leaves {_pct(nt.probability_if_negative)} if negative; burden: {nt.burden} "
+                        f"{i}. {labels.get(nt.modality, nt.modality)} ({', '.join(map(word, nt.regions))}): "
+                        f"finds a tumour {percent(nt.yield_probability)}"
+                        f", leaves {percent(nt.probability_if_negative)} if negative; burden: {nt.burden} "
                         f"({nt.why})",
                         "",
                         1,
@@ -268,7 +313,7 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     if a.differential:
         dl = []
         for d in a.differential[:6]:
-            dl.append(Line(f"{d.rank}. {d.label or d.condition} ({_share(d.score)})", "strong", 1))
+            dl.append(Line(f"{d.rank}. {d.label or d.condition} ({share(d.score)})", "strong", 1))
             if d.support:
                 dl.append(Line("for: " + "; ".join(d.support), "good", 2))
             if d.against:
@@ -290,15 +335,10 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     if a.warnings:
         sections.append(Section("Input notes", tuple(Line(w, "warning") for w in a.warnings)))
 
-    refs = []
-    for sid, n in sorted(nums.items(), key=lambda kv: kv[1]):
-        src = kb.sources.get(sid)
-        text = f"{src.authors} ({src.year or 'n.d.'}). {src.title}." if src else sid
-        if src and src.journal:
-            text += f" {src.journal}."
-        if src and (src.doi or src.url):
-            text += f" {('doi:' + src.doi) if src.doi else src.url}"
-        refs.append(Line(f"{n}. {text}", "muted"))
+    refs = [
+        Line(f"{r.n}. {r.text}" + (f" {r.link}" if r.link else ""), "muted")
+        for r in nums.references()
+    ]
     if refs:
         sections.append(Section("References", tuple(refs)))
     n_assume = len(a.assumptions)
@@ -318,9 +358,9 @@ def outline(a: Assessment, kb: KnowledgeBase) -> list[Section]:
     return sections
 
 
-def render_markdown(a: Assessment, kb: KnowledgeBase) -> str:
+def render_markdown(a: Assessment, kb: KnowledgeBase, case: Case | None = None) -> str:
     out: list[str] = []
-    for sec in outline(a, kb):
+    for sec in outline(a, kb, case):
         out.append(f"## {sec.title}\n")
         for line in sec.lines:
             text = f"**{line.text}**" if line.style in ("strong", "critical") else line.text

@@ -40,3 +40,16 @@ def test_bad_input_is_a_clear_error(
     err = capsys.readouterr().err
     assert message in " ".join(err.split())
     assert "Traceback" not in err
+
+
+def test_pdf_report_with_the_parents_page(tmp_path: Path) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    plain, parents = tmp_path / "r.pdf", tmp_path / "p.pdf"
+    assert main(["report", CASE, "-o", str(plain)]) == 0
+    assert main(["report", CASE, "-o", str(parents), "--parents"]) == 0
+    n = len(PdfReader(io.BytesIO(plain.read_bytes())).pages)
+    pages = PdfReader(io.BytesIO(parents.read_bytes())).pages
+    assert len(pages) == n + 1 and "For parents" in pages[-1].extract_text()

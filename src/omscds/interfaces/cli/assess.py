@@ -22,7 +22,7 @@ from omscds.interfaces.cli._common import (
 
 if TYPE_CHECKING:  # imported inside the command, so that `omscds --help` starts fast
     from omscds.knowledge import KnowledgeBase
-    from omscds.model import Assessment
+    from omscds.model import Assessment, Case
 
 __all__ = ["Format", "register", "render_text"]
 
@@ -44,11 +44,11 @@ class Format(StrEnum):
     brief = "brief"
 
 
-def render_text(a: Assessment, kb: KnowledgeBase) -> Text:
+def render_text(a: Assessment, kb: KnowledgeBase, case: Case | None = None) -> Text:
     from omscds.reports import outline
 
     text = Text()
-    for sec in outline(a, kb):
+    for sec in outline(a, kb, case):
         text.append(f"\n{sec.title}\n", style="bold underline")
         for line in sec.lines:
             text.append("  " * line.indent + line.text + "\n", style=STYLES.get(line.style, ""))
@@ -103,7 +103,8 @@ def register(app: typer.Typer) -> None:
                 data = read_document(path)
                 if images:
                     data = with_images(data, images, image_kind)
-                assessment = assess_source("case", data, kb, today=dt.date.today()).assessment
+                assessed = assess_source("case", data, kb, today=dt.date.today())
+                assessment, case = assessed.assessment, assessed.intake.case
             except OmscdsError as exc:
                 print_error(exc, path)
                 failed = True
@@ -121,10 +122,13 @@ def register(app: typer.Typer) -> None:
                 )
             elif fmt is Format.markdown:
                 out_console.print(
-                    render_markdown(assessment, kb), markup=False, highlight=False, soft_wrap=True
+                    render_markdown(assessment, kb, case),
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
                 )
             else:
-                out_console.print(render_text(assessment, kb), soft_wrap=True)
+                out_console.print(render_text(assessment, kb, case), soft_wrap=True)
         if fmt is Format.json and results:
             doc = results[0] if len(cases) == 1 else results
             typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))

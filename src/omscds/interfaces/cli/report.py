@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         knowledge: str | None = typer.Option(
             None, "--knowledge", help="Use another knowledge-base directory."
         ),
+        parents: bool = typer.Option(
+            False, "--parents", help="Add a plain-language page for parents (no numbers)."
+        ),
     ) -> None:
         """Write the assessment as a printable report (HTML with print CSS, or PDF)."""
         # heavy imports (jinja2, weasyprint) only when this command runs
@@ -42,22 +45,24 @@ def register(app: typer.Typer) -> None:
         if target.parent and not target.parent.exists():
             raise InputError(f"no such directory: {target.parent}", path="--output")
         kb = load_kb(knowledge)
-        assessment = assess_source(
-            "case", read_document(case), kb, today=dt.date.today()
-        ).assessment
+        assessed = assess_source("case", read_document(case), kb, today=dt.date.today())
         language = negotiate(lang)
-        translations = get_translations(language)
+        from omscds.reports.html import render_report_html
+
+        html = render_report_html(
+            assessed.assessment,
+            kb,
+            translations=get_translations(language),
+            lang=language,
+            case=assessed.intake.case,
+            # the report says when it was made (the view itself never reads the clock)
+            generated=dt.datetime.now(dt.UTC),
+            parents=parents,
+        )
         if suffix == ".pdf":
-            from omscds.reports.pdf import render_report_pdf
+            from omscds.reports.pdf import html_to_pdf
 
-            target.write_bytes(
-                render_report_pdf(assessment, kb, translations=translations, lang=language)
-            )
+            target.write_bytes(html_to_pdf(html))
         else:
-            from omscds.reports.html import render_report_html
-
-            target.write_text(
-                render_report_html(assessment, kb, translations=translations, lang=language),
-                encoding="utf-8",
-            )
+            target.write_text(html, encoding="utf-8")
         out_console.print(f"wrote {target}", markup=False, highlight=False)

@@ -1,4 +1,8 @@
-"""Cards from an assessment: the OMS/tumour work-up card, alert cards, and the order warning."""
+"""Cards from an assessment: the OMS/tumour work-up card, alert cards, and the order warning.
+
+This module only maps: the card's summary and the lead of its detail are the view's summary
+(``omscds.view``), the same answer the reports and the page lead with.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.outbound import service_requests
 from omscds.knowledge.schema import Source as Reference
 from omscds.knowledge.terminology import Terminology
-from omscds.model import BODY_REGIONS, Assessment, OrderReview
+from omscds.model import Assessment, OrderReview
+from omscds.view import AssessmentView, percent
 
 __all__ = [
     "OVERRIDE_REASONS",
@@ -27,6 +32,7 @@ __all__ = [
     "data_line",
     "order_warning_card",
     "shorten",
+    "summary_lines",
     "workup_card",
 ]
 
@@ -44,11 +50,6 @@ OVERRIDE_REASONS = [
     )
 ]
 _LEVEL = {"info": 0, "warning": 1, "critical": 2}
-_OMS_TEXT = {
-    "criteria_met": "OMS criteria met",
-    "possible": "possible OMS",
-    "not_met": "OMS criteria not met",
-}
 
 
 def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
@@ -62,8 +63,24 @@ def shorten(text: str, limit: int = SUMMARY_MAX) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _uncovered(a: Assessment) -> list[str]:
-    return [r for r in BODY_REGIONS if a.tumour.searched_regions.get(r) is None]  # type: ignore[call-overload]
+def summary_lines(view: AssessmentView) -> list[str]:
+    """The view's summary as the card detail's first lines (Markdown)."""
+    s = view.summary
+    lines = []
+    if s.phase_label:
+        lines.append(f"**Phase**: {s.phase_label}")
+    if s.next_action is not None:
+        na = s.next_action
+        where = f" ({', '.join(na.regions)})" if na.regions else ""
+        why = "; ".join(x for x in (na.why.rstrip("."), na.yield_text) if x)
+        lines.append(f"**Next**: {na.title}{where}; {na.when}" + (f". {why}." if why else ""))
+    if s.reminder is not None:
+        lines.append(f"**Do not wait**: {s.reminder.title}")
+    tumour = f"**Tumour**: {s.tumour.text}."
+    if s.tumour.search_text:
+        tumour += f" {s.tumour.search_text}"
+    lines.append(tumour)
+    return [line for pair in zip(lines, [""] * len(lines), strict=True) for line in pair][:-1]
 
 
 def citation(sid: str, refs: Mapping[str, Reference]) -> str:
@@ -107,6 +124,7 @@ def _sources_block(ids: Iterable[str], refs: Mapping[str, Reference]) -> list[st
 
 def _detail(
     a: Assessment,
+    view: AssessmentView,
     warnings: Sequence[object],
     refs: Mapping[str, Reference] | None = None,
     extra_sources: Iterable[str] = (),
@@ -116,23 +134,16 @@ def _detail(
     lines = [line for line in (data_line(warnings),) if line]
     if lines:
         lines.append("")
+    lines += [*summary_lines(view), ""]
     if lead:
         lines += [*lead, ""]
     lines += [
-        f"**OMS criteria**: {a.oms.criteria_count} met — {a.oms.explanation or a.oms.status}",
+        f"**OMS criteria**: {view.summary.oms_text}. {a.oms.explanation}".rstrip(),
         "",
     ]
     for crit in a.oms.criteria:
         mark = {True: "met", False: "not met", None: "unknown"}[crit.met]
         lines.append(f"- {crit.label or crit.id}: {mark}")
-    lines += [
-        "",
-        f"**Tumour**: {t.status.replace('_', ' ')}; probability {t.probability:.0%} "
-        f"(interval {t.interval[0]:.0%}–{t.interval[1]:.0%}, prior {t.prior:.0%}).",
-    ]
-    uncovered = _uncovered(a)
-    if uncovered and t.status != "not_applicable":
-        lines.append(f"Not yet covered by CT/MRI: {', '.join(uncovered)}.")
     if a.staging is not None and a.staging.summary:
         lines += ["", f"**Staging**: {a.staging.summary}"]
     if a.recommendations:
@@ -181,6 +192,7 @@ def _alerts_block(a: Assessment) -> list[str]:
 def workup_card(
     a: Assessment,
     *,
+    view: AssessmentView,
     patient_ref: str | None,
     warnings: Sequence[object] = (),
     app_url: str | None = None,
@@ -192,17 +204,11 @@ def workup_card(
     The assessment's alerts are part of this one card (its indicator is the highest alert's),
     so a chart opening shows one concise card, not one per alert.
     """
-    t = a.tumour
     # how loudly to show it is the pathway's (pathway.yaml phase `level`), raised by any alert
     standing = a.pathway.level if a.pathway is not None else "info"
     if standing == "none":
         return None
     level = max((standing, *(al.level for al in a.alerts)), key=_LEVEL.__getitem__, default="info")
-    uncovered = _uncovered(a)
-    summary = f"{_OMS_TEXT[a.oms.status]}: tumour {t.status.replace('_', ' ')}"
-    if t.status == "search_incomplete" and uncovered:
-        summary += f" ({', '.join(uncovered)} not imaged)"
-    summary += f"; P(tumour) {t.probability:.0%}"
     suggestions = _suggestions(a, patient_ref, terms)
     links = (
         [Link(label="Open the full omscds assessment", url=app_url, type="absolute")]
@@ -211,10 +217,15 @@ def workup_card(
     )
     # the alerts lead (after the data line): they are why the indicator may be raised
     detail = _detail(
-        a, warnings, refs, [s for al in a.alerts for s in al.sources], lead=_alerts_block(a)[1:]
+        a,
+        view,
+        warnings,
+        refs,
+        [s for al in a.alerts for s in al.sources],
+        lead=_alerts_block(a)[1:],
     )
     return Card(
-        summary=shorten(summary),
+        summary=shorten(view.summary.headline),
         detail=detail,
         indicator=level,
         source=SOURCE,
@@ -243,6 +254,7 @@ def order_warning_card(
     a: Assessment,
     review: OrderReview | None,
     *,
+    view: AssessmentView,
     patient_ref: str | None,
     order_ids: Sequence[str],
     warnings: Sequence[object] = (),
@@ -262,8 +274,8 @@ def order_warning_card(
     detail = review.message
     for modality, p in review.if_negative.items():
         name = review.ordered_label if len(review.ordered) == 1 else modality.replace("_", " ")
-        detail += f" A negative {name} would still leave P(tumour) {p:.0%}."
-    detail += "\n\n" + _detail(a, warnings, refs, review.sources)
+        detail += f" A negative {name} would still leave P(tumour) {percent(p)}."
+    detail += "\n\n" + _detail(a, view, warnings, refs, review.sources)
     if order_ids:
         detail += f"\n\nOrders checked: {', '.join(order_ids)}."
     return Card(

@@ -24,6 +24,7 @@ from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.terminology import Terminology
 from omscds.model import Assessment
 from omscds.reasoning import review_orders, reviewed_modalities
+from omscds.view import build_view
 
 __all__ = [
     "PREFETCH",
@@ -204,10 +205,12 @@ def answer_hook(
         return CdsResponse(cards=[])
     warnings = list(call.warnings)
     patient_ref = f"Patient/{call.patient_id}"
+    view = build_view(assessment, kb)  # the card says what the reports say first
     cards: list[Card] = []
     if call.hook == "patient-view":
         card = workup_card(
             assessment,
+            view=view,
             patient_ref=patient_ref,
             warnings=warnings,
             app_url=app_url,
@@ -224,6 +227,7 @@ def answer_hook(
         card = order_warning_card(
             assessment,
             review_orders(assessment, modalities, kb),
+            view=view,
             patient_ref=patient_ref,
             order_ids=[ref for ref, _ in call.orders],
             warnings=warnings,
