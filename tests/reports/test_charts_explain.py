@@ -212,6 +212,11 @@ def test_partial_shows_the_charts_where_they_belong(name: str, kb: KnowledgeBase
     assert len(ids) == len(set(ids))
 
 
-def test_partial_renders_without_the_charts(kb: KnowledgeBase) -> None:
-    html = _render(_assess("seed1-03-ct-positive", kb), kb)
-    assert "fig-lr" not in html and "fig-sensitivity" not in html
+def test_the_page_carries_the_charts_and_the_printed_report_does_not(kb: KnowledgeBase) -> None:
+    a = _assess("seed1-03-ct-positive", kb)
+    page = _render(a, kb)
+    assert "fig-lr" in page and "fig-sensitivity" in page
+    printed = _render(
+        a, kb, **{"report": False, "charts": assessment_context(a, kb, report=True)["charts"]}
+    )
+    assert "fig-lr" not in printed and "fig-sensitivity" not in printed

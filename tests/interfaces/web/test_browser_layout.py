@@ -386,3 +386,30 @@ def test_age_in_years_and_months_and_clinical_error_labels(tabs: Callable[..., T
     assert "(adrenal_uptake)?" in text
     assert "tests[0]" not in text
     assert "did you mean" in page.locator("#f-tests-0--findings-error").inner_text()
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1366x900", "390x844"])
+@pytest.mark.parametrize(
+    "name", ["seed1-02-mibg-negative", "seed2-03-histology", "adult-sclc-anti-hu"]
+)
+def test_summary_box_precedes_the_alerts_and_lies_within_the_first_viewport(
+    tabs: Callable[..., Tab], size: tuple[int, int], name: str
+) -> None:
+    page = tabs(*size).page
+    assess_example(page, name)
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#assessment #summary.summary-box")
+    assert box.count() == 1, "no summary box in the assessment"
+    order = page.evaluate(
+        """() => {
+          const s = document.querySelector('#summary');
+          const a = document.querySelector('#assessment .alerts');
+          return {alerts: !!a,
+                  before: !!a && !!(s.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING)};
+        }"""
+    )
+    assert order == {"alerts": True, "before": True}  # each of these cases has alerts
+    r = box.bounding_box()
+    width, height = size
+    assert r["y"] >= 0 and r["y"] + r["height"] <= height, f"summary box at {r}, viewport {size}"
+    assert r["x"] >= 0 and r["x"] + r["width"] <= width

@@ -108,13 +108,13 @@ def assessment_vars(
 ) -> dict[str, Any]:
     """Variables of the assessment partial, with the what-if buttons bound to ``case`` (and
     the session's CSRF token). With ``hypothetical``, ``a`` is the assessment of ``case`` plus
-    that study: the tumour section labels itself, and ``view`` tells the page's PDF and Save
+    that study: the tumour section labels itself, and ``result_view`` tells the page's PDF and Save
     buttons that they still use ``case``, the actual one."""
     ctx = assessment_context(a, kb, tr=get_translations(lang).gettext)
     case_json = json.dumps(case, ensure_ascii=False, sort_keys=True)
     ctx["whatif"] = {"url": "/whatif", "case_json": case_json, "csrf": csrf,
                      "hypothetical": hypothetical}  # fmt: skip
-    ctx["view"] = "hypothetical" if hypothetical else "actual"
+    ctx["result_view"] = "hypothetical" if hypothetical else "actual"
     ctx["case_json"] = case_json
     ctx["csrf"] = csrf
     return ctx

@@ -81,7 +81,7 @@ def _page(
 ) -> HTMLResponse:
     lang = _lang(request)
     ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb, "registry": registry_configured(),
-                           "csrf": csrf_token(request), "view": "actual"}  # fmt: skip
+                           "csrf": csrf_token(request), "result_view": "actual"}  # fmt: skip
     if a is not None and case is not None:
         ctx.update(assessment_vars(a, kb, lang, case, csrf=ctx["csrf"], hypothetical=hypothetical))
     ctx.update(form_vars(form, kb, errors, lang=lang, example=example))
