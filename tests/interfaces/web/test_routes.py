@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from omscds.interfaces.api import create_app
 from omscds.interfaces.web.examples import load_example
@@ -119,3 +121,7 @@ def test_pdf_download(client: TestClient) -> None:
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
     assert f"omscds-report-{SEED}.pdf" in r.headers["content-disposition"]
+    # the page's PDF carries the case's inputs on page 1, as the CLI's does
+    first = re.sub(r"\s+", "", PdfReader(io.BytesIO(r.content)).pages[0].extract_text())
+    assert "wasnotpassed" not in first
+    assert "Inputs" in first and "Age1y7mo" in first, first[:400]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import multiprocessing
 import threading
 from typing import Any
@@ -30,13 +31,16 @@ def _init(knowledge_dir: str | None) -> None:
     _KB = load_knowledge(knowledge_dir)
 
 
-def _render(assessment_json: str, lang: str) -> bytes:
+def _render(assessment_json: str, lang: str, case_json: str | None = None) -> bytes:
+    """One PDF in a renderer process; ``case_json`` (the case as assessed, already checked by
+    the caller) puts the inputs on the report's first page."""
     from omscds.interfaces.web.i18n import get_translations
-    from omscds.model import Assessment
+    from omscds.model import Assessment, parse_case
     from omscds.reports.pdf import render_report_pdf
 
     a = Assessment.model_validate_json(assessment_json)
-    return render_report_pdf(a, _KB, translations=get_translations(lang), lang=lang)
+    case = parse_case(json.loads(case_json)) if case_json is not None else None
+    return render_report_pdf(a, _KB, translations=get_translations(lang), lang=lang, case=case)
 
 
 class PdfPool:
@@ -61,7 +65,7 @@ class PdfPool:
                 )
             return self._pool
 
-    async def render(self, assessment_json: str, lang: str) -> bytes:
+    async def render(self, assessment_json: str, lang: str, case_json: str | None = None) -> bytes:
         """The PDF, or Overloaded when ``workers + queue`` PDFs are already in hand."""
         with self._lock:
             if self._busy >= self.limit:
@@ -71,7 +75,7 @@ class PdfPool:
                 )
             self._busy += 1
         try:
-            future = self._executor().submit(_render, assessment_json, lang)
+            future = self._executor().submit(_render, assessment_json, lang, case_json)
             return await asyncio.wrap_future(future)
         except concurrent.futures.process.BrokenProcessPool:
             self.close()  # a renderer died (killed, out of memory): start afresh next time

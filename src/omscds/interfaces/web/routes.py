@@ -8,6 +8,7 @@ input re-renders the form with messages beside the fields (HTTP 422), never a tr
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -268,7 +269,7 @@ async def report_pdf(request: Request, kb: KnowledgeBase = Depends(_kb)) -> Resp
         return got
     case, a = got
     pool: PdfPool = request.app.state.pdf_pool
-    pdf = await pool.render(a.model_dump_json(), _lang(request))
+    pdf = await pool.render(a.model_dump_json(), _lang(request), json.dumps(case))
     return Response(
         pdf,
         media_type="application/pdf",
