@@ -15,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omscds.interfaces.web.forms import CaseForm
-from omscds.interfaces.web.render import assessment_vars, form_vars, render_page
+from omscds.interfaces.web.render import (
+    assessment_vars,
+    case_line,
+    form_vars,
+    render_page,
+    share_link,
+)
 from omscds.knowledge import load_knowledge
 from omscds.model import parse_case
 from omscds.reasoning import assess
@@ -50,6 +56,9 @@ def main() -> int:
         ctx = {"a": a, "banner": None, "kb": kb, "registry": False}
         ctx.update(assessment_vars(a, kb, "en", data))
         ctx.update(form_vars(CaseForm.from_case(data, kb), kb))
+        # what the page route adds (interfaces/web/routes.py ``_page``)
+        ctx.update(case_line=case_line(data, "en"), share_link=share_link(data))
+        ctx.update(example_edited=False, result_view="actual", csrf="")
         return render_page("index.html.j2", "en", **ctx)
 
     a = assess(case, kb)
