@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -28,7 +28,6 @@ from omscds.reports.explanations import (
     tumour_sensitivity,
 )
 from omscds.reports.timeline import Course, TimelinePlot, timeline_svg
-from omscds.view.text import Translate, percent, same
 
 __all__ = [
     "SeverityPoint",
@@ -41,9 +40,15 @@ __all__ = [
     "severity_chart_svg",
 ]
 
-# one percent format and one translate type for every face (omscds.view)
-_pct = percent
-_same = same
+Translate = Callable[[str], str]
+
+
+def _same(s: str) -> str:
+    return s
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
 
 
 def _e(s: object) -> str:
