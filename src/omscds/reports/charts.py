@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -28,6 +28,7 @@ from omscds.reports.explanations import (
     tumour_sensitivity,
 )
 from omscds.reports.timeline import Course, TimelinePlot, timeline_svg
+from omscds.view.text import Translate, same
 
 __all__ = [
     "SeverityPoint",
@@ -40,14 +41,12 @@ __all__ = [
     "severity_chart_svg",
 ]
 
-Translate = Callable[[str], str]
-
-
-def _same(s: str) -> str:
-    return s
+_same = same  # the view's identity translation (one Translate type for every face)
 
 
 def _pct(p: float) -> str:
+    """Axis and label percent (kept apart from ``view.percent``, whose "<0.1%" would need
+    escaping at every SVG use)."""
     return f"{p:.0%}" if p >= 0.01 or p == 0 else f"{p:.1%}"
 
 
