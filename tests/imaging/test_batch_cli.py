@@ -132,3 +132,63 @@ def test_cli_phantom_writes_nifti_and_dicom_variants(tmp_path: Path) -> None:
     ]
     assert json.loads((tmp_path / "spect_seed4.json").read_text())["deficit"] == 0.3
     assert main(["imaging", "phantom", "--deficit", "1.5", "-o", str(tmp_path)]) == 2
+
+
+def test_same_study_in_two_formats_is_analysed_once(tmp_path: Path) -> None:
+    from omscds.imaging.dicom import write_nm
+
+    src = tmp_path / "src"
+    src.mkdir()
+    ph = small_phantom(seed=21)
+    write_nifti(ph.volume, src / "p.nii.gz")
+    write_nm(ph.volume, src / "p_lr_flip.dcm", "lr_flip")  # same voxels, left/right stored reversed
+    write_nm(ph.volume, src / "p_rescale.dcm", "rescale")  # same image, integer-rounded, slope 0.25
+    write_nifti(small_phantom(seed=22).volume, src / "q.nii.gz")  # another child, same geometry
+    rows = run_batch(discover(src, 24), tmp_path / "out", kind="spect", workers=2)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["p.nii.gz"]["status"] == "ok" and by_id["q.nii.gz"]["status"] == "ok"
+    for twin in ("p_lr_flip.dcm", "p_rescale.dcm"):
+        assert by_id[twin] == {
+            "id": twin,
+            "path": str(src / twin),
+            "status": "duplicate",
+            "duplicate_of": "p.nii.gz",
+        }
+    assert "signature" not in by_id["p.nii.gz"]
+    # a rerun keeps the analysed study and finds the repeats again from the stored signature
+    rows = run_batch(discover(src, 24), tmp_path / "out", kind="spect", workers=2)
+    assert [r["status"] for r in rows] == ["ok", "duplicate", "duplicate", "ok"]
+    # at another age the same image is another analysis
+    m = tmp_path / "m.csv"
+    m.write_text(f"id,path,age_months\na,{src / 'p.nii.gz'},24\nb,{src / 'p_rescale.dcm'},60\n")
+    assert [r["status"] for r in run_batch(discover(m), tmp_path / "o2", kind="spect")] == [
+        "ok",
+        "ok",
+    ]
+
+
+def test_cli_batch_names_the_duplicate_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omscds.imaging.dicom import write_nm
+
+    ph = small_phantom(seed=23)
+    write_nifti(ph.volume, tmp_path / "s.nii.gz")
+    write_nm(ph.volume, tmp_path / "s.dcm")
+    rc = main(
+        [
+            "imaging",
+            "batch",
+            str(tmp_path),
+            "--kind",
+            "spect",
+            "--age-months",
+            "24",
+            "-o",
+            str(tmp_path / "res"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "1 analysed, 0 refused, 1 duplicate skipped" in out
+    assert "s.nii.gz is s.dcm (analysed once)" in out  # the first in name order is analysed

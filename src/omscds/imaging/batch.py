@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from omscds.errors import InputError, OmscdsError
+from omscds.imaging.identity import Signature, duplicates, signature
 
 __all__ = ["Study", "discover", "run_batch", "run_one"]
 
@@ -68,6 +69,21 @@ def discover(source: Path | str, default_age: float | None = None) -> list[Study
     return studies
 
 
+def _signature(study: Study) -> Signature | None:
+    return signature(study.path)
+
+
+def _known(study: Study, done: dict[str, dict[str, Any]], fresh: dict[str, Any]) -> Any:
+    """The signature of a study: computed in this run, or kept in the log of a finished one."""
+    if study.id in fresh:
+        return fresh[study.id]
+    stored = done.get(study.id, {}).get("signature")
+    try:
+        return Signature.from_dict(stored) if stored else None
+    except (KeyError, TypeError, ValueError):
+        return None  # a log from an older omscds: that study is just not compared
+
+
 def run_one(study: Study, kind: str | None) -> dict[str, Any]:
     """Analyse one study in a worker; errors become a row, never a crash."""
     from omscds.imaging.analyze import analyze_path
@@ -111,7 +127,8 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row.get(k) for k in ("id", "path", "status", "kind", "age_months", "seconds")}
+    keys = ("id", "path", "status", "duplicate_of", "kind", "age_months", "seconds")
+    out = {k: row.get(k) for k in keys}
     for group in ("ratios", "z_scores", "volumes"):
         for k, v in (row.get(group) or {}).items():
             out[f"{'z_' if group == 'z_scores' else ''}{k}"] = v
@@ -130,7 +147,12 @@ def run_batch(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every study not yet in ``out_dir/results.jsonl``; return all rows."""
+    """Run every study not yet in ``out_dir/results.jsonl``; return all rows.
+
+    A study that repeats an earlier one of the list (the same image in another format, see
+    :mod:`omscds.imaging.identity`) is not analysed again: its row has status ``duplicate`` and
+    ``duplicate_of`` naming the study analysed.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
@@ -150,15 +172,34 @@ def run_batch(
         as_completed: Any = dask.distributed.as_completed
 
         with _client(scheduler, workers) as client, log.open("a", encoding="utf-8") as fh:
-            futures = [client.submit(run_one, s, kind, pure=False) for s in todo]
+            found = client.gather(client.map(_signature, todo, pure=False))
+            sigs = dict(zip((s.id for s in todo), found, strict=True))
+            # finished studies first, so a study already analysed stays the one analysed
+            order = [s for s in studies if s.id in done] + todo
+            twins = duplicates(
+                [(s.id, (s.kind or kind, s.age_months), _known(s, done, sigs)) for s in order]
+            )
+            for s in todo:
+                if s.id in twins:
+                    done[s.id] = {"id": s.id, "path": s.path, "status": "duplicate"}
+                    done[s.id]["duplicate_of"] = twins[s.id]
+                    if progress:
+                        progress(1, len(studies))
+            futures = [
+                client.submit(run_one, s, kind, pure=False) for s in todo if s.id not in twins
+            ]
             for fut in as_completed(futures):
                 row = fut.result()
+                if sigs.get(row["id"]) is not None:
+                    row["signature"] = sigs[row["id"]].to_dict()
                 done[row["id"]] = row
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()
                 if progress:
                     progress(1, len(studies))
-    rows = [done[s.id] for s in studies if s.id in done]
+    rows = [
+        {k: v for k, v in done[s.id].items() if k != "signature"} for s in studies if s.id in done
+    ]
     (out / "results.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     flat = [_flat(r) for r in rows]
     keys = list(dict.fromkeys(k for r in flat for k in r))

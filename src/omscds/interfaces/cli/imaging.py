@@ -154,8 +154,13 @@ def batch_cmd(
             scheduler=scheduler,
             progress=lambda n, _total: bar.advance(task, n),
         )
-    bad = [r for r in rows if r.get("status") != "ok"]
-    out_console.print(f"{len(rows) - len(bad)} analysed, {len(bad)} refused; results in {out}")
+    bad = [r for r in rows if r.get("status") == "error"]
+    twins = [r for r in rows if r.get("status") == "duplicate"]
+    ok = len(rows) - len(bad) - len(twins)
+    extra = f", {len(twins)} duplicate{'s' if len(twins) != 1 else ''} skipped" if twins else ""
+    out_console.print(f"{ok} analysed, {len(bad)} refused{extra}; results in {out}")
+    for r in twins:
+        out_console.print(f"same study: {r['path']} is {r['duplicate_of']} (analysed once)")
     for r in bad:
         err_console.print(f"[red]error[/red]: {r['path']}: {r.get('error')}")
     if bad:
