@@ -72,6 +72,36 @@ def test_body_diagram_labels_coverage_in_words() -> None:
     ]  # fmt: skip
 
 
+def test_body_diagram_draws_only_the_patients_search_regions() -> None:
+    # an adult's search is chest, abdomen and pelvis: the neck is drawn, never "not searched"
+    svg = body_diagram_svg({"chest": None, "abdomen": "ct", "pelvis": None})
+    root = ET.fromstring(svg)
+    assert [g.get("class") for g in root.iter(f"{NS}g")] == [
+        "region region-chest open", "region region-abdomen covered", "region region-pelvis open",
+    ]  # fmt: skip
+    assert any(r.get("class") == "context context-neck" for r in root.iter(f"{NS}rect"))
+    texts = _texts(svg)
+    assert "Neck" not in texts and texts.count("✗ not searched") == 2
+
+
+def test_step_chart_names_each_step_in_full_at_a_phone_readable_size() -> None:
+    ev = tuple(
+        TumourEvidence(test=i, modality=m, result="negative", likelihood_ratio=0.5,
+                       probability_after=p)
+        for i, (m, p) in enumerate((("mibg", 0.33), ("urine_catecholamines", 0.2), ("ct", 0.05)))
+    )  # fmt: skip
+    labels = {"mibg": "MIBG", "urine_catecholamines": "Urine catecholamines (HVA/VMA)"}
+    svg = probability_steps_svg(_tumour(ev), labels=labels | {"ct": "CT"})
+    root = ET.fromstring(svg)
+    steps = [
+        "".join(t.itertext()) for t in root.iter(f"{NS}text") if t.get("class") == "step-label"
+    ]
+    assert steps[2] == "2. Urine catecholamines (HVA/VMA): negative → 20%"
+    assert root.get("viewBox", "").split()[2] == "480"
+    sizes = [float(t.get("font-size", "0")) for t in root.iter(f"{NS}text")]
+    assert min(sizes) >= 13  # 13 px of a 480-wide chart is 9 px at 330 px
+
+
 def test_ids_are_prefixed_so_two_charts_can_share_a_page() -> None:
     a = body_diagram_svg({"neck": None}, id_prefix="one")
     b = body_diagram_svg({"neck": None}, id_prefix="two")

@@ -80,11 +80,15 @@ def probability_steps_svg(
     for ev in tumour.evidence:
         name = labels.get(ev.modality, ev.modality)
         steps.append((f"{name}: {tr(ev.result)}", ev.probability_after, ev.interval_after))
-    width, height = 640, 260
-    left, right, top, bottom = 52, 16, 16, 70
-    plot_w, plot_h = width - left - right, height - top - bottom
+    # 480 wide (as the explanation charts) so that 14 px text stays readable when a phone
+    # scales the chart to 360 px; the steps are numbered under the plot and named in full in a
+    # list below it, one line each, rather than cut to fit a column
+    width, left, right, top, plot_h = _W, 46, 12, 16, 150
+    plot_w = width - left - right
     n = len(steps)
     col = plot_w / n
+    list_top = top + plot_h + 26
+    height = list_top + 20 * n + 24
 
     def y(p: float) -> float:
         return top + (1 - p) * plot_h
@@ -108,12 +112,12 @@ def probability_steps_svg(
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#9bb5d6" stroke-width="2"/></pattern>',
         "</defs>",
     ]
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for tick in (0.0, 0.5, 1.0):
         ty = y(tick)
         out.append(
             f'<line x1="{left}" y1="{ty:.1f}" x2="{width - right}" y2="{ty:.1f}" '
             'stroke="#ccc" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11">'
+            f'<text x="{left - 6}" y="{ty + 5:.1f}" text-anchor="end" font-size="13">'
             f"{_pct(tick)}</text>"
         )
     for i, (name, p, iv) in enumerate(steps):
@@ -134,23 +138,22 @@ def probability_steps_svg(
                 f'<line x1="{x0:.1f}" y1="{y(prev):.1f}" x2="{x0:.1f}" y2="{y(p):.1f}" '
                 'stroke="#1f3d7a" stroke-width="2" stroke-dasharray="4 3"/>'
             )
-        label_y = y(p) - 6 if p < 0.9 else y(p) + 16
+        label_y = y(p) - 7 if p < 0.88 else y(p) + 19
         out.append(
             f'<text class="value" x="{(x0 + x1) / 2:.1f}" y="{label_y:.1f}" text-anchor="middle" '
-            f'font-size="13" font-weight="bold">{_pct(p)}</text>'
+            f'font-size="16" font-weight="bold">{_pct(p)}</text>'
         )
         out.append(
-            f'<text class="step-label" x="{(x0 + x1) / 2:.1f}" y="{height - bottom + 18}" '
-            f'text-anchor="middle" font-size="11">{i}. {_e(_short(name, col))}</text>'
+            f'<text class="step-number" x="{(x0 + x1) / 2:.1f}" y="{top + plot_h + 18}" '
+            f'text-anchor="middle" font-size="14">{i}</text>'
         )
-    out.append(f'<text x="{left}" y="{height - 12}" font-size="11">{_e(legend)}</text>')
+        out.append(
+            f'<text class="step-label" x="4" y="{list_top + 20 * i + 14}" font-size="14">'
+            f"{i}. {_e(_fits(f'{name} → {_pct(p)}', width - 8, 14))}</text>"
+        )
+    out.append(f'<text x="4" y="{height - 6}" font-size="13">{_e(legend)}</text>')
     out.append("</svg>")
     return "".join(out)
-
-
-def _short(text: str, col_width: float) -> str:
-    room = max(int(col_width / 6.2), 6)
-    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 #: body regions drawn top to bottom: (x, y, width, height) in the diagram's coordinates
@@ -208,23 +211,38 @@ def body_diagram_svg(
         '<rect x="108" y="274" width="36" height="14" fill="#eee" stroke="#aaa"/>',
     ]
     for region, (x, y, w, h) in _SHAPES.items():
-        by = searched.get(region)
+        if region not in searched:
+            # not a search region for this patient (the neck in adults): outline only
+            out.append(
+                f'<rect class="context context-{region}" x="{x}" y="{y}" width="{w}" '
+                f'height="{h}" rx="6" fill="#eee" stroke="#aaa"/>'
+            )
+            continue
+        by = searched[region]
         if by:
             fill, state = "#cfe8d5", f"✓ {covered_by} {labels.get(by, by)}"
         else:
             fill, state = f"url(#{id_prefix}-open)", f"✗ {not_searched}"
         prob = probabilities.get(region)
+        mid = y + h / 2
+        # three short lines (region, coverage, probability) at sizes that stay readable when a
+        # phone scales the 420-wide diagram to 330 px
         out.append(
             f'<g class="region region-{region} {"covered" if by else "open"}">'
             f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" '
             f'stroke="#333" stroke-width="1.5"/>'
-            f'<line x1="{x + w}" y1="{y + h / 2:.0f}" x2="196" y2="{y + h / 2:.0f}" '
+            f'<line x1="{x + w}" y1="{mid:.0f}" x2="196" y2="{mid:.0f}" '
             'stroke="#666" stroke-dasharray="2 2"/>'
-            f'<text x="200" y="{y + h / 2 - 2:.0f}" font-size="13" font-weight="bold">'
+            f'<text x="200" y="{mid - 6:.0f}" font-size="16" font-weight="bold">'
             f"{_e(tr(region).capitalize())}</text>"
-            f'<text x="200" y="{y + h / 2 + 13:.0f}" font-size="11">{_e(state)}'
-            + (f"; {_e(tumour_here)} {_pct(prob)}" if prob is not None else "")
-            + "</text></g>"
+            f'<text x="200" y="{mid + 11:.0f}" font-size="14">{_e(_fits(state, 218, 14))}</text>'
+            + (
+                f'<text x="200" y="{mid + 27:.0f}" font-size="14">{_e(tumour_here)} '
+                f"{_pct(prob)}</text>"
+                if prob is not None
+                else ""
+            )
+            + "</g>"
         )
     out.append("</svg>")
     return "".join(out)
