@@ -90,3 +90,9 @@ def test_only_the_latest_few_are_kept(tmp_path: Path) -> None:
         manifest.write_text(text.replace(f'version: "{version}"', f'version: "9999.{i}.0"', 1))
         load_knowledge(kb_dir, cache_dir=cache)
     assert len(list(cache.glob("kb-*.pickle"))) == loader._CACHE_KEEP
+
+
+def test_the_cache_folder_may_be_given_as_text(tmp_path: Path) -> None:
+    kb = load_knowledge(cache_dir=str(tmp_path / "c"))
+    assert load_knowledge(cache_dir=str(tmp_path / "c")) == kb
+    assert len(list((tmp_path / "c").glob("kb-*.pickle"))) == 1

@@ -43,3 +43,21 @@ def test_database_rejects_audit_updates_and_deletes(
     with pytest.raises(DBAPIError, match="append-only"), registry.engine.begin() as conn:
         conn.execute(text(sql))
     assert registry.audit().items == before
+
+
+def test_a_batch_of_audit_rows_chains_like_single_appends(registry: Registry, build: Any) -> None:
+    from omscds.storage.audit import append_audits
+
+    registry.add_visit("A-2", build.visit(5), "2024-01-01")
+    with registry.transaction() as conn:
+        append_audits(
+            conn,
+            actor="tester",
+            action="reassess",
+            entity="assessment",
+            rows=[(f"u{i}", "A-2", f'{{"n":{i}}}') for i in range(5)],
+        )
+    entries = registry.audit(limit=100).items
+    assert [e.entity_uid for e in entries[-5:]] == [f"u{i}" for i in range(5)]
+    assert entries[-1].payload_sha256 == sha256_text('{"n":4}')
+    assert registry.verify_audit().ok

@@ -322,7 +322,7 @@ OPTIONAL_FILES = (
 
 
 def load_knowledge(
-    directory: Path | str | None = None, *, cache_dir: Path | None = None
+    directory: Path | str | None = None, *, cache_dir: Path | str | None = None
 ) -> KnowledgeBase:
     """Read, validate and freeze the knowledge base in ``directory`` (default: the shipped one).
 
@@ -343,6 +343,7 @@ def load_knowledge(
         data = path.read_bytes() if path.exists() else b""
         digest.update(name.encode() + b"\0" + data + b"\0")
         texts[name] = data if path.exists() else None
+    cache_dir = None if cache_dir is None else Path(cache_dir)
     cache_key = _cache_key(digest.hexdigest()) if cache_dir is not None else ""
     if cache_dir is not None and (kb := _cached(cache_dir, cache_key)) is not None:
         return kb

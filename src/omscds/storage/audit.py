@@ -22,7 +22,7 @@ import datetime as dt
 import getpass
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "AuditBreak",
     "AuditCheck",
     "append_audit",
+    "append_audits",
     "chain_hash",
     "default_actor",
     "list_audit",
@@ -132,26 +133,47 @@ def append_audit(
     payload: str,
 ) -> None:
     """Record one write; ``payload`` is the canonical JSON written (its hash is kept)."""
-    at = now_iso()
-    payload_sha = sha256_text(payload)
-    row_sha = row_hash(at, actor, action, entity, entity_uid, patient_key, payload_sha)
-    chain = chain_hash(_tail(conn), row_sha)
+    append_audits(
+        conn, actor=actor, action=action, entity=entity, rows=[(entity_uid, patient_key, payload)]
+    )
+
+
+def append_audits(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    rows: Sequence[tuple[str, str | None, str]],
+) -> None:
+    """Record several writes of one kind, chained in order: ``rows`` of (entity uid, patient key,
+    payload). One statement for all of them (a re-assessed chunk's 200 rows, one by one, were a
+    third of its write time; measured)."""
+    if not rows:
+        return
+    chain = _tail(conn)
+    params = []
+    for entity_uid, patient_key, payload in rows:
+        at = now_iso()
+        payload_sha = sha256_text(payload)
+        row_sha = row_hash(at, actor, action, entity, entity_uid, patient_key, payload_sha)
+        chain = chain_hash(chain, row_sha)
+        params.append(
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_uid": entity_uid,
+                "patient_key": patient_key,
+                "payload_sha256": payload_sha,
+                "row_sha256": row_sha,
+                "chain_sha256": chain,
+            }
+        )
     # one statement object with bound parameters: compiled once and cached (``.values()`` per
     # row recompiled it; measured: a third of a re-assessment's write time)
-    conn.execute(
-        _INSERT,
-        {
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_uid": entity_uid,
-            "patient_key": patient_key,
-            "payload_sha256": payload_sha,
-            "row_sha256": row_sha,
-            "chain_sha256": chain,
-        },
-    )
+    conn.execute(_INSERT, params[0] if len(params) == 1 else params)
     _remember_tail(conn, chain)
 
 
