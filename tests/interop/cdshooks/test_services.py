@@ -396,3 +396,35 @@ def test_fallback_has_a_hard_timeout(make_token, signing_keys, kit) -> None:
         "did not answer" in r.json()["issue"][0]["diagnostics"]
         or "could not be read" in r.json()["issue"][0]["diagnostics"]
     )
+
+
+def _cards(r: httpx.Response) -> list[dict[str, Any]]:
+    assert r.status_code == 200, r.text
+    return [
+        {k: c.get(k) for k in ("indicator", "summary", "detail", "source")}
+        for c in r.json()["cards"]
+    ]
+
+
+def test_a_body_over_the_inline_size_runs_in_a_thread_with_the_same_cards(
+    app, signing_keys, make_token, kit, monkeypatch
+) -> None:
+    from omscds.interfaces.api import routes_cds
+
+    threaded = create_app(
+        Settings(
+            public_base_url=BASE,
+            cds_trusted_issuers={"https://ehr.test.invalid": signing_keys["jwks_path"]},
+            hook_inline_bytes=0,
+        )
+    )
+    ran_in_thread: list[bool] = []
+    real = routes_cds._run_here
+    monkeypatch.setattr(routes_cds, "_run_here", lambda c: ran_in_thread.append(True) or real(c))
+    url = "/cds-services/omscds-patient-view"
+    body = kit.hook_request("patient-view", kit.prefetch_for(kit.oms_child_resources()))
+    inline = _cards(call(app, "POST", url, make_token(BASE + url), json=body))
+    assert ran_in_thread == []  # a small body: on the event loop
+    in_thread = _cards(call(threaded, "POST", url, make_token(BASE + url), json=body))
+    assert ran_in_thread == [True]
+    assert in_thread == inline and inline

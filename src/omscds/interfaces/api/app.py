@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         pdf_pool.close()
         readiness.close()
+        app.state.feedback.close()  # commits the issued card ids still held in memory
         if shared is not None:
             await shared.aclose()
         for name in ("registry", "web_registry"):

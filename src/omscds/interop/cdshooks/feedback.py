@@ -3,11 +3,18 @@
 Only card and suggestion uuids, the outcome, the override reason code/comment and timestamps
 are stored: no patient data, no tokens. The uuids of the cards each service issued are kept
 for ``ISSUED_DAYS`` so that feedback is accepted only for those cards (issue 11).
+
+Issued card ids are written behind: kept in memory and committed together at most
+``FLUSH_S`` after the first of them (by the next call, or by a timer when no call comes), and
+before any read of this store, so a process always sees its own cards. Another worker sharing
+the file sees them up to ``FLUSH_S`` later; feedback comes after a clinician has acted on a
+card, seconds at least. One commit per hook call cost about 0.4 ms of its 3.6 ms of CPU.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
 import time
@@ -16,13 +23,19 @@ from typing import Any
 from omscds.errors import NotFoundError, StorageError
 from omscds.interop.cdshooks.models import Feedback
 
-__all__ = ["ISSUED_DAYS", "FeedbackStore"]
+__all__ = ["FLUSH_S", "ISSUED_DAYS", "FeedbackStore"]
+
+log = logging.getLogger("omscds.cds")
 
 #: how long an issued card can receive feedback (a clinician may act on it days later)
 ISSUED_DAYS = 30
 #: fewest seconds between two deletions of expired issued cards: each is a scan of the table,
 #: which on every hook call cost a growing share of the call
 PRUNE_INTERVAL_S = 60.0
+#: longest time an issued card id waits in memory before it is committed
+FLUSH_S = 0.25
+#: most issued card ids held in memory before they are committed at once
+FLUSH_ROWS = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cds_feedback (
@@ -51,6 +64,9 @@ class FeedbackStore:
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
         self._pruned = -float("inf")
+        self._pending: list[tuple[str, str, str]] = []
+        self._pending_since = 0.0
+        self._timer: threading.Timer | None = None
         try:
             self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
             if path:  # a file the workers of a host share: readers beside one writer, no
@@ -63,24 +79,66 @@ class FeedbackStore:
             raise StorageError(f"cannot open the feedback store: {exc}", path=path) from None
 
     def issue(self, service: str, cards: list[str]) -> None:
-        """Remember the cards a service returned (and forget those past ``ISSUED_DAYS``)."""
-        now = dt.datetime.now(dt.UTC)
-        cutoff = (now - dt.timedelta(days=ISSUED_DAYS)).isoformat(timespec="seconds")
-        stamp = now.isoformat(timespec="seconds")
+        """Remember the cards a service returned (and forget those past ``ISSUED_DAYS``).
+
+        Written behind (the module's note): committed within ``FLUSH_S``, before any read.
+        """
+        if not cards:
+            return
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with self._lock:
+            if not self._pending:
+                self._pending_since = time.monotonic()
+            self._pending.extend((service, card, stamp) for card in cards)
+            due = (
+                len(self._pending) >= FLUSH_ROWS
+                or time.monotonic() - self._pending_since >= FLUSH_S
+            )
+            if due:
+                self._flush_locked()
+            elif self._timer is None:  # nothing else may come: commit them on time anyway
+                self._timer = threading.Timer(FLUSH_S, self._flush_on_time)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        """Commit the issued card ids held in memory (the timer's and close's call)."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_on_time(self) -> None:
+        try:
+            self.flush()
+        except StorageError as exc:  # kept in memory; the next call or close tries again
+            log.warning("issued card ids not committed yet: %s", exc.message)
+
+    def _flush_locked(self) -> None:
+        self._timer = None  # a running timer finds nothing pending, or its successor's rows
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
             self._db.executemany(
                 "INSERT OR IGNORE INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?)",
-                [(service, card, stamp) for card in cards],
+                rows,
             )
             if time.monotonic() - self._pruned >= PRUNE_INTERVAL_S:
-                self._db.execute("DELETE FROM cds_issued WHERE issued_at < ?", (cutoff,))
+                cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=ISSUED_DAYS)
+                self._db.execute(
+                    "DELETE FROM cds_issued WHERE issued_at < ?",
+                    (cutoff.isoformat(timespec="seconds"),),
+                )
                 self._pruned = time.monotonic()
             self._db.commit()
+        except sqlite3.Error as exc:
+            self._pending = rows + self._pending  # kept for the next try: nothing lost
+            raise StorageError(f"cannot record the issued cards: {exc}") from None
 
     def record(self, service: str, items: list[Feedback]) -> int:
         """Store outcomes; NotFoundError when a card was not issued by this service."""
         cards = sorted({fb.card for fb in items})
         with self._lock:
+            self._flush_locked()
             known = {
                 row[0]
                 for row in self._db.execute(
@@ -127,6 +185,7 @@ class FeedbackStore:
     def summary(self) -> dict[str, Any]:
         """Counts per service and outcome, and per override reason."""
         with self._lock:
+            self._flush_locked()
             outcomes = self._db.execute(
                 "SELECT service, outcome, COUNT(*) FROM cds_feedback GROUP BY service, outcome"
             ).fetchall()
@@ -140,5 +199,12 @@ class FeedbackStore:
         return out
 
     def close(self) -> None:
+        """Commit what is held in memory, then close (the app's shutdown calls it)."""
         with self._lock:
-            self._db.close()
+            timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()
+            try:
+                self._flush_locked()
+            finally:
+                self._db.close()

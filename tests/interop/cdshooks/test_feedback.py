@@ -1,0 +1,112 @@
+"""The feedback store: issued card ids written behind, and never lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from omscds.errors import NotFoundError, StorageError
+from omscds.interop.cdshooks import feedback as fbmod
+from omscds.interop.cdshooks.feedback import FLUSH_S, FeedbackStore
+from omscds.interop.cdshooks.models import Feedback
+
+SERVICE = "omscds-patient-view"
+CARD = "0f6a3c36-6a8e-4f8b-9f57-2f1d8f0c1a11"
+
+
+def _accepted(card: str) -> Feedback:
+    return Feedback.model_validate(
+        {
+            "card": card,
+            "outcome": "accepted",
+            "acceptedSuggestions": [{"id": "s1"}],
+            "outcomeTimestamp": "2026-12-03T08:00:00Z",
+        }
+    )
+
+
+def _issued_rows(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM cds_issued").fetchone()[0])
+
+
+def test_own_cards_are_known_at_once(tmp_path: Path) -> None:
+    store = FeedbackStore(str(tmp_path / "fb.sqlite"))
+    store.issue(SERVICE, [CARD])
+    assert store.record(SERVICE, [_accepted(CARD)]) == 1  # the read commits what is held
+    with pytest.raises(NotFoundError):
+        store.record("omscds-order-select", [_accepted(CARD)])
+    store.close()
+
+
+def test_another_worker_sees_them_within_the_flush_time(tmp_path: Path) -> None:
+    path = tmp_path / "fb.sqlite"
+    issuing, other = FeedbackStore(str(path)), FeedbackStore(str(path))
+    issuing.issue(SERVICE, [CARD])
+    assert _issued_rows(path) == 0  # written behind, not on the hook's path
+    deadline = time.monotonic() + FLUSH_S * 20
+    while _issued_rows(path) == 0 and time.monotonic() < deadline:
+        time.sleep(FLUSH_S / 5)
+    assert _issued_rows(path) == 1  # the timer committed it with no further call
+    assert other.record(SERVICE, [_accepted(CARD)]) == 1
+    issuing.close()
+    other.close()
+
+
+def test_a_burst_is_committed_by_its_size(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fbmod, "FLUSH_S", 3600.0)  # only the size can trigger the commit
+    path = tmp_path / "fb.sqlite"
+    store = FeedbackStore(str(path))
+    cards = [f"card-{i}" for i in range(fbmod.FLUSH_ROWS)]
+    store.issue(SERVICE, cards[:-1])
+    assert _issued_rows(path) == 0
+    store.issue(SERVICE, cards[-1:])
+    assert _issued_rows(path) == fbmod.FLUSH_ROWS
+    store.close()
+
+
+def test_close_commits_what_is_held(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fbmod, "FLUSH_S", 3600.0)
+    path = tmp_path / "fb.sqlite"
+    store = FeedbackStore(str(path))
+    store.issue(SERVICE, [CARD, "second"])
+    store.close()
+    assert _issued_rows(path) == 2
+    again = FeedbackStore(str(path))
+    assert again.record(SERVICE, [_accepted(CARD)]) == 1
+    again.close()
+
+
+def test_a_failed_commit_keeps_the_ids(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fbmod, "FLUSH_S", 3600.0)
+    path = tmp_path / "fb.sqlite"
+    store = FeedbackStore(str(path))
+    store.issue(SERVICE, [CARD])
+    locker = sqlite3.connect(path, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    store._db.execute("PRAGMA busy_timeout = 0")
+    with pytest.raises(StorageError, match="cannot record the issued cards"):
+        store.flush()
+    locker.rollback()
+    locker.close()
+    assert store.record(SERVICE, [_accepted(CARD)]) == 1  # still held, committed now
+    store.close()
+
+
+def test_expired_cards_are_pruned(tmp_path: Path) -> None:
+    path = tmp_path / "fb.sqlite"
+    store = FeedbackStore(str(path))
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?)",
+            (SERVICE, "old", "2000-01-01T00:00:00+00:00"),
+        )
+    store.issue(SERVICE, [CARD])
+    store.flush()
+    with pytest.raises(NotFoundError):
+        store.record(SERVICE, [_accepted("old")])
+    assert store.record(SERVICE, [_accepted(CARD)]) == 1
+    store.close()
