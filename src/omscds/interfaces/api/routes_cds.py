@@ -142,8 +142,8 @@ async def cds_call(
 ) -> Response:
     """Run one hook; 412 with an OperationOutcome when prefetch is missing and not fetchable."""
     t0 = time.perf_counter()
-    raw = await request.body()
     req = await _parse(service_id, request, CdsRequest)
+    size = len(await request.body())  # the body _parse read, kept by starlette: no second read
 
     def hook() -> Coroutine[Any, Any, CdsResponse]:
         return run_hook(
@@ -159,7 +159,7 @@ async def cds_call(
             issuer=claims.get("iss") if claims else None,
         )
 
-    if len(raw) <= settings.hook_inline_bytes:
+    if size <= settings.hook_inline_bytes:
         response = await hook()
     else:
         response = await anyio.to_thread.run_sync(
