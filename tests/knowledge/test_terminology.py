@@ -76,6 +76,19 @@ def test_written_codes_come_first(kb) -> None:
     assert t.procedure("mri", ["chest", "abdomen"]) is None
 
 
+def test_procedure_lookup_is_the_first_listed_for_those_regions_in_any_order(kb) -> None:
+    t = kb.terminology
+    listed = t.entries["procedures"]
+    for item in listed:
+        first = next(
+            p
+            for p in listed
+            if p.modality == item.modality and sorted(p.regions) == sorted(item.regions)
+        )
+        assert t.procedure(item.modality or "", reversed(item.regions)) is first
+    assert t.procedure("no_such_modality") is None
+
+
 def test_system_aliases() -> None:
     assert system_id("http://purl.obolibrary.org/obo/hp") == "HPO"
     assert system_id("http://human-phenotype-ontology.org") == "HPO"

@@ -85,6 +85,11 @@ class Terminology:
     _index: Mapping[tuple[str, str, str], ConceptCodes] = field(
         default_factory=lambda: MappingProxyType({}), repr=False
     )
+    #: (modality, sorted regions) -> the first procedure listed for them (a card looks one up
+    #: per order on every hook call)
+    _procedures: Mapping[tuple[str | None, tuple[str, ...]], ConceptCodes] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
 
     @classmethod
     def build(
@@ -103,10 +108,14 @@ class Terminology:
                             f"{old.concept!r} and {item.concept!r}"
                         )
                     index.setdefault(key, item)
+        procedures: dict[tuple[str | None, tuple[str, ...]], ConceptCodes] = {}
+        for item in frozen.get("procedures", ()):
+            procedures.setdefault((item.modality, tuple(sorted(item.regions))), item)
         return cls(
             entries=MappingProxyType(frozen),
             sources=MappingProxyType({s.id: s for s in sources}),
             _index=MappingProxyType(index),
+            _procedures=MappingProxyType(procedures),
         )
 
     def entry(self, kind: str, system: str | None, code: str) -> ConceptCodes | None:
@@ -129,11 +138,7 @@ class Terminology:
 
     def procedure(self, modality: str, regions: Iterable[str] = ()) -> ConceptCodes | None:
         """The orderable procedure for a modality and exactly these regions, if listed."""
-        want = tuple(sorted(regions))
-        for item in self.entries.get("procedures", ()):
-            if item.modality == modality and tuple(sorted(item.regions)) == want:
-                return item
-        return None
+        return self._procedures.get((modality, tuple(sorted(regions))))
 
     def region_code(self, region: str) -> Code | None:
         """The body-structure code written for one region."""

@@ -7,10 +7,11 @@ interop-notes.md §1.6 (cds-resp-*, cds-r-*, cds-fb-*).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from omscds.interop.uuids import random_uuid
 
 __all__ = [
     "AcceptedSuggestion",
@@ -36,7 +37,7 @@ SUMMARY_MAX = 139
 
 
 def new_uuid() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 class _Out(BaseModel):

@@ -217,11 +217,16 @@ def answer_hook(
             refs=kb.sources,
             terms=kb.terminology,
         )
-        alerts = alert_cards(assessment, kb.sources)
-        if card is not None:
-            cards = [card] + ([] if one_card else alerts)
+        if card is not None and one_card:  # the alerts are in the card: no cards of their own
+            cards = [card]
         else:
-            cards = sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1] if one_card else alerts
+            alerts = alert_cards(assessment, kb.sources)
+            if card is not None:
+                cards = [card, *alerts]
+            else:
+                cards = (
+                    sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1] if one_card else alerts
+                )
     else:
         modalities = set().union(*(m for _, m in call.orders))
         card = order_warning_card(

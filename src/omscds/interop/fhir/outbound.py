@@ -6,7 +6,6 @@ DetectedIssue and an OMS-criteria Observation, built and validated with ``fhir.r
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from omscds.interop.fhir import codes as c
 from omscds.interop.fhir.staging import staging_entries
+from omscds.interop.uuids import random_uuid
 from omscds.knowledge.codes import Code
 from omscds.knowledge.terminology import Terminology
 from omscds.model import REGIONS, Alert, Assessment, Recommendation
@@ -189,7 +189,7 @@ def service_requests(
             part_text = f"{part_text.strip()} ({label or ', '.join(where)})"
         data: dict[str, Any] = {
             "resourceType": "ServiceRequest",
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "status": "draft",
             "intent": "proposal",
             "subject": _ref(patient_ref),
@@ -299,7 +299,7 @@ def assessment_bundle(
     ``warnings`` (the reader's notices: what was not understood or used with a caveat) become
     one OperationOutcome entry of ``warning`` issues, each naming the FHIR path and resource.
     """
-    ra_url = f"urn:uuid:{uuid.uuid4()}"
+    ra_url = f"urn:uuid:{random_uuid()}"
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": ra_url,
@@ -308,7 +308,7 @@ def assessment_bundle(
             ),
         },
         {
-            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "fullUrl": f"urn:uuid:{random_uuid()}",
             "resource": oms_observation(a, patient_ref=patient_ref, now=now, terms=terms),
         },
     ]
@@ -322,13 +322,13 @@ def assessment_bundle(
     for alert in a.alerts:
         entries.append(
             {
-                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "fullUrl": f"urn:uuid:{random_uuid()}",
                 "resource": detected_issue(alert, patient_ref=patient_ref, now=now),
             }
         )
     if warnings:
         entries.append(
-            {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": input_warnings(warnings)}
+            {"fullUrl": f"urn:uuid:{random_uuid()}", "resource": input_warnings(warnings)}
         )
     bundle = {
         "resourceType": "Bundle",

@@ -10,12 +10,12 @@ code for INRGSS stage or INRG group was verified for ``terminology.yaml``.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from fhir.resources.R4B.observation import Observation
 
 from omscds.interop.fhir import codes as c
+from omscds.interop.uuids import random_uuid
 from omscds.model import Assessment, Classification
 
 __all__ = ["staging_entries", "staging_observations"]
@@ -104,6 +104,6 @@ def staging_entries(
 ) -> list[dict[str, Any]]:
     """Bundle entries (``urn:uuid`` full URLs) of ``staging_observations``."""
     return [
-        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": obs}
+        {"fullUrl": f"urn:uuid:{random_uuid()}", "resource": obs}
         for obs in staging_observations(a, patient_ref=patient_ref, now=now)
     ]
