@@ -223,10 +223,10 @@ def answer_hook(
             alerts = alert_cards(assessment, kb.sources)
             if card is not None:
                 cards = [card, *alerts]
+            elif one_card:
+                cards = sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1]
             else:
-                cards = (
-                    sorted(alerts, key=lambda al: -_LEVEL[al.indicator])[:1] if one_card else alerts
-                )
+                cards = alerts
     else:
         modalities = set().union(*(m for _, m in call.orders))
         card = order_warning_card(
