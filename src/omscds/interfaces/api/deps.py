@@ -1,4 +1,9 @@
-"""FastAPI dependencies shared by every router (ours and the web/registry routers)."""
+"""FastAPI dependencies shared by every router (ours and the web/registry routers).
+
+They are ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+hand-off per dependency per request for what is an attribute read (on the CDS hook, two of
+them cost more server CPU than the engine).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,13 @@ from omscds.knowledge import KnowledgeBase
 __all__ = ["get_kb", "get_settings", "latest_today"]
 
 
-def get_kb(request: Request) -> KnowledgeBase:
+async def get_kb(request: Request) -> KnowledgeBase:
     """The knowledge base loaded once by ``create_app`` (``app.state.kb``)."""
     kb: KnowledgeBase = request.app.state.kb
     return kb
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with (``app.state.settings``)."""
     settings: Settings = request.app.state.settings
     return settings

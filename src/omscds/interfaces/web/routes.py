@@ -46,7 +46,7 @@ router = APIRouter(include_in_schema=False, route_class=StrictJsonRoute)
 _clinician = [Depends(require(CLINICIAN))]
 
 
-def _kb(request: Request) -> KnowledgeBase:
+async def _kb(request: Request) -> KnowledgeBase:
     kb: KnowledgeBase = request.app.state.kb
     return kb
 
