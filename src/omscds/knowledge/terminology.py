@@ -10,10 +10,10 @@ Systems are the short ids of ``codes.SYSTEM_URIS``; readers pass any URI spellin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError, field_validator
 
@@ -29,6 +29,8 @@ __all__ = [
     "markdown_tables",
     "parse_terminology",
 ]
+
+T = TypeVar("T")
 
 Kind = Literal[
     "findings",
@@ -90,6 +92,26 @@ class Terminology:
     _procedures: Mapping[tuple[str | None, tuple[str, ...]], ConceptCodes] = field(
         default_factory=lambda: MappingProxyType({}), repr=False
     )
+    #: values derived from the (frozen) entries by their users, e.g. the FHIR codings of an
+    #: order, computed once (``memo``)
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo (derived values are recomputed on use)."""
+        return {**self.__dict__, "_memo": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    def memo(self, key: str, factory: Callable[[], T]) -> T:
+        """Compute a value derived from the entries once and keep it (they never change, so
+        it never goes stale); like ``KnowledgeBase.memo``."""
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            value = self._memo[key] = factory()
+            return value
 
     @classmethod
     def build(

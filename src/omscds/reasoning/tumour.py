@@ -457,6 +457,7 @@ def next_tests(
     yield = P(tumour) x share of tumours in the covered regions x sensitivity (point values).
     """
     ranked: list[NextTest] = []
+    region_p = m.region_probability()
     for modality, regions in _candidate_tests(rc, kb, adult, searched):
         perf = performance(kb, modality)
         if not perf.informative:
@@ -465,7 +466,6 @@ def next_tests(
         covered = (
             frozenset(BODY_REGIONS) if mod.finds == "anywhere" else frozenset(body_regions(regions))
         )
-        region_p = m.region_probability()
         share = sum(region_p[r] for r in covered)
         yld = share * perf.sens[0]
         after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
@@ -487,7 +487,7 @@ def next_tests(
     # higher yield first; among near-equal yields (within 0.02) the lighter burden for the
     # patient's age first: no ionising radiation in a child (CT is acceptable in adults), then
     # the burden rank, then the knowledge base's order (never the alphabet)
-    order = {m: i for i, m in enumerate(kb.modalities)}
+    order = kb.memo("tumour.modality_order", lambda: {m: i for i, m in enumerate(kb.modalities)})
 
     def key(t: NextTest) -> tuple[int, int, int, int]:
         radiation = int(not adult and kb.modalities[t.modality].ionising_radiation)

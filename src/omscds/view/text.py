@@ -8,6 +8,7 @@ them (the translator is passed in, never global).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -133,8 +134,11 @@ def format_age(months: float, tr: Translate = same) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.])\s+(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=2048)
 def first_sentence(text: str) -> str:
     """The first sentence of a knowledge-base text (its lead, for a summary).
+
+    Kept per text: the texts are the knowledge base's, few and fixed, and every view asks.
 
     >>> first_sentence("Raised in a minority. Cheap and quick.")
     'Raised in a minority.'

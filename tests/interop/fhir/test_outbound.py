@@ -71,3 +71,35 @@ def test_service_requests_carry_standard_codes(kb, modality, regions, codes) -> 
     assert [[cd["code"] for cd in sr["code"]["coding"]] for sr in srs] == codes
     for sr in srs:
         ServiceRequest.model_validate(sr)
+
+
+def test_order_codings_are_worked_out_once_and_handed_out_as_copies(kb) -> None:
+    """The codings of an order are kept per terminology; a caller changing the resources it
+    got must not change the next card's."""
+    import copy
+
+    from omscds.interop.fhir import service_requests
+
+    def mri() -> list[dict]:
+        srs = service_requests(
+            None,
+            patient_ref="Patient/p1",
+            terms=kb.terminology,
+            modality="mri",
+            regions=["chest", "abdomen"],
+            validate=False,
+        )
+        return [{k: v for k, v in sr.items() if k != "id"} for sr in srs]
+
+    first = mri()
+    assert [[cd["code"] for cd in sr["code"]["coding"]] for sr in first] == [
+        ["71552", "mri"],
+        ["74183", "mri"],
+    ]
+    kept = copy.deepcopy(first)
+    for sr in first:
+        sr["code"]["coding"][0]["code"] = "changed"
+        sr["code"]["coding"].append({"system": "x", "code": "y"})
+        sr["bodySite"][0]["coding"][0]["code"] = "changed"
+    assert mri() == kept
+    assert any(k.startswith("fhir.order_parts.mri.") for k in kb.terminology._memo)

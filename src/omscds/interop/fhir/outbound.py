@@ -118,9 +118,25 @@ def _standard(code: Code) -> dict[str, str]:
     return _coding(code.uri, code.code, code.display)
 
 
-def _order_parts(
+_Parts = list[tuple[list[dict[str, str]], list[str], str]]
+
+
+def _order_parts(modality: str | None, regions: Sequence[str], terms: Terminology | None) -> _Parts:
+    """(codings, regions, label) of each ServiceRequest an order needs, fresh objects each call.
+
+    Worked out once per (modality, regions) for a terminology (``Terminology.memo``: a card
+    builds them for every order on every hook call); the caller gets copies it may change.
+    """
+    if terms is None:
+        return _work_out_parts(modality, regions, None)
+    key = f"fhir.order_parts.{modality}.{'|'.join(regions)}"
+    kept = terms.memo(key, lambda: _work_out_parts(modality, regions, terms))
+    return [([dict(cd) for cd in codings], list(where), label) for codings, where, label in kept]
+
+
+def _work_out_parts(
     modality: str | None, regions: Sequence[str], terms: Terminology | None
-) -> list[tuple[list[dict[str, str]], list[str], str]]:
+) -> _Parts:
     """(codings, regions, label) of each ServiceRequest an order needs.
 
     A standard procedure code names one study, so an order for several regions that no single
@@ -133,7 +149,7 @@ def _order_parts(
     if terms is None:
         return [([private], list(regions), "")]
     if modality == "urine_catecholamines":
-        parts: list[tuple[list[dict[str, str]], list[str], str]] = []
+        parts: _Parts = []
         for concept in ("urine_hva", "urine_vma"):
             codes = terms.codes("procedures", concept)
             if codes:
@@ -213,7 +229,14 @@ def service_requests(
 
 
 def _region_coding(region: str, terms: Terminology | None) -> dict[str, str]:
-    code = terms.region_code(region) if terms is not None else None
+    """The body-site coding of a region (a fresh dict; worked out once per terminology)."""
+    if terms is None:
+        return _coding(c.omscds_system("region"), region)
+    return dict(terms.memo(f"fhir.region.{region}", lambda: _work_out_region(region, terms)))
+
+
+def _work_out_region(region: str, terms: Terminology) -> dict[str, str]:
+    code = terms.region_code(region)
     if code is not None:
         return _standard(code)
     return _coding(c.omscds_system("region"), region)
