@@ -17,6 +17,18 @@ def test_ids_are_canonical_version_4_uuids() -> None:
         assert u.version == 4 and u.variant == uuid.RFC_4122
 
 
+def test_every_random_digit_varies_and_the_variant_takes_its_four_values() -> None:
+    ids = [random_uuid().replace("-", "") for _ in range(2000)]
+    for i in range(32):
+        seen = {u[i] for u in ids}
+        if i == 12:
+            assert seen == {"4"}  # the version
+        elif i == 16:
+            assert seen == set("89ab")  # the variant, two random bits
+        else:
+            assert len(seen) == 16, i
+
+
 def test_ids_from_several_threads_never_repeat() -> None:
     got: list[list[str]] = [[] for _ in range(4)]
 

@@ -16,8 +16,11 @@ __all__ = ["random_uuid"]
 
 _CHUNK = 4096  # 256 ids per system call
 _lock = threading.Lock()
-_buf = b""
+_hex = ""  # the chunk as hexadecimal text: two characters per byte
 _pos = 0
+#: an id's 17th hex digit carries the RFC 4122 variant (binary 10xx): the digit's low two
+#: random bits kept, its top two set to 10
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
 
 
 def random_uuid() -> str:
@@ -27,21 +30,19 @@ def random_uuid() -> str:
     >>> len(u), u[14], u[19] in "89ab"
     (36, '4', True)
     """
-    global _buf, _pos
+    global _hex, _pos
     with _lock:
-        if _pos + 16 > len(_buf):
-            _buf, _pos = os.urandom(_CHUNK), 0
-        b = bytearray(_buf[_pos : _pos + 16])
-        _pos += 16
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        if _pos + 32 > len(_hex):
+            _hex, _pos = os.urandom(_CHUNK).hex(), 0
+        h = _hex[_pos : _pos + 32]
+        _pos += 32
+    # the 13th digit is the version (4), as uuid4 sets it; 122 random bits remain
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def _forget() -> None:
-    global _buf, _pos
-    _buf, _pos = b"", 0
+    global _hex, _pos
+    _hex, _pos = "", 0
 
 
 os.register_at_fork(after_in_child=_forget)

@@ -108,12 +108,12 @@ def rank_differential(facts: Facts, kb: KnowledgeBase) -> tuple[DifferentialEntr
     z = sum(exps)
     out: list[DifferentialEntry] = []
     for rank, (_, cond, fired) in enumerate(scored, start=1):
-        sources = list(cond.source)
+        sources = dict.fromkeys(cond.source)  # the condition's, then each fired rule's, once
         columns: tuple[list[str], list[str], list[str]] = ([], [], [])
         for _when, _w, explain, column, rule_sources in fired:
             if column >= 0:
                 columns[column].append(explain)
-            sources.extend(s for s in rule_sources if s not in sources)
+            sources.update(dict.fromkeys(rule_sources))
         separate = cond.separate_by
         if rank < len(scored) and rank <= SEPARATE_TOP:
             separate = _separator(cond, scored[rank][1], facts, kb)

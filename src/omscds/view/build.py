@@ -70,7 +70,7 @@ def reminder_step(a: Assessment, kb: KnowledgeBase) -> PathwayStep | None:
 
 def _tumour(a: Assessment, kb: KnowledgeBase, tr: Translate) -> TumourLine:
     t = a.tumour
-    labels = {k: m.label for k, m in kb.modalities.items()}
+    labels = kb.memo("view.modality_labels", lambda: {k: m.label for k, m in kb.modalities.items()})
     status_label = word(t.status, tr)
     with_p = shows_probability(t.status)
     if t.status == "not_applicable":

@@ -8,7 +8,6 @@ them (the translator is passed in, never global).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 
@@ -134,14 +133,12 @@ def format_age(months: float, tr: Translate = same) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.])\s+(?=[A-Z])")
 
 
-@functools.lru_cache(maxsize=2048)
 def first_sentence(text: str) -> str:
-    """The first sentence of a knowledge-base text (its lead, for a summary).
-
-    Kept per text: the texts are the knowledge base's, few and fixed, and every view asks.
+    """The first sentence of a knowledge-base text (its lead, for a summary), its white space
+    made single spaces.
 
     >>> first_sentence("Raised in a minority. Cheap and quick.")
     'Raised in a minority.'
     """
-    text = " ".join(text.split())
-    return _SENTENCE_END.split(text, maxsplit=1)[0] if text else ""
+    end = _SENTENCE_END.search(text)  # the first end only: the rest is never looked at
+    return " ".join((text[: end.start()] if end else text).split())

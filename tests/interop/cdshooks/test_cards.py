@@ -85,3 +85,16 @@ def test_the_order_card_proposes_the_pathways_own_step(
         order_warning_card(a, None, view=build_view(a, kb), patient_ref="Patient/x", order_ids=[])
         is None
     )
+
+
+def test_citations_are_kept_per_source_entry_not_per_id(kb: KnowledgeBase) -> None:
+    """A kept citation is the entry's own text; another knowledge base's entry under the same
+    id (a corrected title, say) is written from its own fields."""
+    from omscds.interop.cdshooks.cards import _cite, citation
+
+    for sid, ref in kb.sources.items():
+        assert citation(sid, kb.sources) == citation(sid, kb.sources) == _cite(ref)
+    sid, ref = next((s, r) for s, r in kb.sources.items() if r.title)
+    corrected = {sid: ref.model_copy(update={"title": "A corrected title"})}
+    assert "A corrected title" in citation(sid, corrected)
+    assert "A corrected title" not in citation(sid, kb.sources)
