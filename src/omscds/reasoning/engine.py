@@ -55,8 +55,11 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
         used += _staging_assumptions(staging.result)
     return Assessment.build(
         omscds_version=__version__,
-        knowledge_base=KnowledgeBaseRef(
-            version=kb.version, sha256=kb.sha256, hpo_release=kb.manifest.hpo_release
+        knowledge_base=kb.memo(
+            "engine.kb_ref",
+            lambda: KnowledgeBaseRef(
+                version=kb.version, sha256=kb.sha256, hpo_release=kb.manifest.hpo_release
+            ),
         ),
         case_id=case.case_id,
         oms=oms,
