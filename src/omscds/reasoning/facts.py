@@ -8,7 +8,7 @@ Composite facts are combinations of others, defined in data and evaluated last.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
@@ -55,14 +55,13 @@ class Facts:
 
 
 def rule_fires(
-    facts: Facts, when_all: Iterable[str], when_any: Iterable[str], when_none: Iterable[str]
+    facts: Facts, when_all: Iterable[str], when_any: Collection[str], when_none: Iterable[str]
 ) -> bool:
     """All of ``when_all``, one of ``when_any`` (if any given) and none of ``when_none`` hold."""
     true = facts.true
-    any_set = frozenset(when_any)
     return (
         true.issuperset(when_all)
-        and (not any_set or not any_set.isdisjoint(true))
+        and (not when_any or not true.isdisjoint(when_any))
         and true.isdisjoint(when_none)
     )
 
