@@ -120,6 +120,9 @@ def assess_example(page: Any, name: str) -> None:
     page.goto(f"/?example={name}")
     page.locator("#assess-button").click()
     page.locator("#assessment").wait_for()
+    # the form posts and the answer is a new page: its stylesheet may still be on its way when
+    # the element appears (a layout measured then is the unstyled page's, as a loaded CI saw)
+    page.wait_for_load_state("load")
 
 
 def whatif(page: Any, result: str = "negative") -> None:
@@ -132,6 +135,7 @@ def bad_input(page: Any) -> None:
     page.locator("#f-age_months").fill("nineteen")
     page.locator("#assess-button").click()
     page.locator("#error-summary").wait_for()
+    page.wait_for_load_state("load")
 
 
 PAGES: dict[str, Callable[[Any], None]] = {
