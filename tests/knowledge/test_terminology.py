@@ -235,18 +235,3 @@ def test_hpo_check_tool_finds_wrong_codes() -> None:
     }
     problems = tool.check(_MiniOntology, bad)
     assert len(problems) == 4, problems
-
-
-def test_memo_computes_once_and_is_not_pickled(kb) -> None:
-    import pickle
-
-    from omscds.knowledge.terminology import Terminology
-
-    terms = Terminology.build({"regions": kb.terminology.entries["regions"]})
-    calls: list[int] = []
-    assert terms.memo("k", lambda: calls.append(1) or "v") == "v"
-    assert terms.memo("k", lambda: calls.append(1) or "w") == "v"
-    assert calls == [1]
-    back = pickle.loads(pickle.dumps(terms))
-    assert back == terms and back._memo == {}
-    assert back.region_code("chest") == terms.region_code("chest")

@@ -6,17 +6,18 @@ import copyreg
 import hashlib
 import os
 import pickle
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pydantic
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from omscds.errors import KnowledgeError
+from omscds.knowledge.memo import Memoised
 from omscds.knowledge.schema import (
     ASSUMPTION,
     AlertRule,
@@ -45,7 +46,6 @@ __all__ = ["DATA_DIR", "KnowledgeBase", "load_knowledge"]
 DATA_DIR = Path(__file__).parent / "data"
 
 M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -61,8 +61,10 @@ def _by_id(items: Iterable[Any], attr: str = "id") -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True)
-class KnowledgeBase:
-    """The frozen, validated knowledge base. Pass it to every reasoning function."""
+class KnowledgeBase(Memoised):
+    """The frozen, validated knowledge base. Pass it to every reasoning function.
+
+    ``memo(key, factory)`` keeps values derived from it (``Memoised``)."""
 
     manifest: Manifest
     sha256: str
@@ -89,31 +91,9 @@ class KnowledgeBase:
     #: values derived purely from the facts above (e.g. pooled sensitivities), computed once
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memo (derived values are recomputed on use)."""
-        state = dict(self.__dict__)
-        state["_memo"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-
     @property
     def version(self) -> str:
         return self.manifest.version
-
-    def memo(self, key: str, factory: Callable[[], T]) -> T:
-        """Compute a value derived from the (immutable) facts once and keep it.
-
-        Reasoning modules use this for pooled evidence and compiled rules; the facts themselves
-        never change, so the cache can never go stale.
-        """
-        try:
-            return cast(T, self._memo[key])
-        except KeyError:
-            value = self._memo[key] = factory()
-            return value
 
     def param(self, key: str) -> float:
         """A numeric parameter's point value (raises KnowledgeError when missing)."""

@@ -10,15 +10,16 @@ Systems are the short ids of ``codes.SYSTEM_URIS``; readers pass any URI spellin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal
 
 from pydantic import ValidationError, field_validator
 
 from omscds.errors import KnowledgeError
 from omscds.knowledge.codes import SYSTEM_URIS, Code
+from omscds.knowledge.memo import Memoised
 from omscds.knowledge.schema import ASSUMPTION, Cited, Frozen, Region, Source
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "markdown_tables",
     "parse_terminology",
 ]
-
-T = TypeVar("T")
 
 Kind = Literal[
     "findings",
@@ -77,7 +76,7 @@ class ConceptCodes(Cited):
 
 
 @dataclass(frozen=True)
-class Terminology:
+class Terminology(Memoised):
     """Frozen lookups over ``terminology.yaml`` (empty when the file is absent)."""
 
     entries: Mapping[str, tuple[ConceptCodes, ...]] = field(
@@ -95,23 +94,6 @@ class Terminology:
     #: values derived from the (frozen) entries by their users, e.g. the FHIR codings of an
     #: order, computed once (``memo``)
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memo (derived values are recomputed on use)."""
-        return {**self.__dict__, "_memo": {}}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
-
-    def memo(self, key: str, factory: Callable[[], T]) -> T:
-        """Compute a value derived from the entries once and keep it (they never change, so
-        it never goes stale); like ``KnowledgeBase.memo``."""
-        try:
-            return cast(T, self._memo[key])
-        except KeyError:
-            value = self._memo[key] = factory()
-            return value
 
     @classmethod
     def build(

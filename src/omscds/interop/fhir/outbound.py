@@ -231,12 +231,12 @@ def service_requests(
 def _region_coding(region: str, terms: Terminology | None) -> dict[str, str]:
     """The body-site coding of a region (a fresh dict; worked out once per terminology)."""
     if terms is None:
-        return _coding(c.omscds_system("region"), region)
+        return _work_out_region(region, None)
     return dict(terms.memo(f"fhir.region.{region}", lambda: _work_out_region(region, terms)))
 
 
-def _work_out_region(region: str, terms: Terminology) -> dict[str, str]:
-    code = terms.region_code(region)
+def _work_out_region(region: str, terms: Terminology | None) -> dict[str, str]:
+    code = terms.region_code(region) if terms is not None else None
     if code is not None:
         return _standard(code)
     return _coding(c.omscds_system("region"), region)
