@@ -11,6 +11,7 @@ from omscds.reasoning.probability import (
     beta_interval,
     beta_ppf,
     odds_update,
+    probability_if_negative,
     update_regions,
 )
 
@@ -72,3 +73,21 @@ def test_equivocal_is_uninformative(result: str) -> None:
     m = Masses.start(0.4, {"neck": 1, "chest": 1, "abdomen": 1, "pelvis": 1})
     after, lr = update_regions(m, frozenset(REGIONS), result, 0.9, 0.9)
     assert lr == 1.0 and after.probability == pytest.approx(0.4)
+
+
+@given(
+    st.floats(0.0, 1.0),
+    st.sets(st.sampled_from(REGIONS)),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    weights,
+)
+def test_probability_if_negative_is_the_negative_update_to_the_last_bit(
+    p: float, cov: set[str], s: float, c: float, w: list[float]
+) -> None:
+    # the next-test ranking uses the shortcut: it must give the very float the update gives,
+    # so that no rounded "probability left if negative" can differ (including the edges:
+    # certainty, a study with no specificity, one that covers nothing)
+    m = Masses.start(p, dict(zip(REGIONS, w, strict=True)))
+    full, _ = update_regions(m, frozenset(cov), "negative", s, c)
+    assert probability_if_negative(m, frozenset(cov), s, c) == full.probability

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
 from omscds.knowledge.schema import PnsCare, Points
@@ -112,6 +113,36 @@ def _points(table: tuple[Points, ...]) -> dict[str, Points]:
     return {p.id: p for p in table}
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """What a score reads from ``pns_care.yaml`` on every call, worked out once per knowledge
+    base: the point tables by id, the levels' thresholds and order, the notes as output (they
+    are frozen, so every result can share them)."""
+
+    phenotype: dict[str, Points]
+    antibody: dict[str, Points]
+    cancer: dict[str, Points]
+    levels: tuple[tuple[int, str], ...]
+    order: list[str]
+    notes: tuple[StagingNote, ...]
+
+    @classmethod
+    def of(cls, pc: PnsCare) -> _Tables:
+        return cls(
+            _points(pc.phenotype_points),
+            _points(pc.antibody_points),
+            _points(pc.cancer_points),
+            tuple((lv.min, lv.id) for lv in pc.levels),
+            [str(lv.id) for lv in pc.levels],
+            tuple(
+                StagingNote.build(
+                    id=n.id, text=n.text, sources=n.source, assumption=n.is_assumption
+                )
+                for n in pc.notes
+            ),
+        )
+
+
 def score_pns_care(
     case: Case, oms: OmsResult, facts: Facts, kb: KnowledgeBase
 ) -> PnsCareResult | None:
@@ -123,12 +154,8 @@ def score_pns_care(
         return None
     phen_opts, phen_text = _phenotypes(case, oms)
     ab_opts, ab_text, tested = _antibodies(case, pc, facts)
-    phen_pts, ab_pts, ca_pts = (
-        _points(pc.phenotype_points),
-        _points(pc.antibody_points),
-        _points(pc.cancer_points),
-    )
-    levels = tuple((lv.min, lv.id) for lv in pc.levels)
+    t = kb.memo("pns_care.tables", lambda: _Tables.of(pc))
+    phen_pts, ab_pts, ca_pts, levels = t.phenotype, t.antibody, t.cancer, t.levels
     totals: dict[tuple[str, str, str], int] = {}
     used: dict[tuple[str, str, str], tuple[Points, Points, Points]] = {}
     window_opts, window_text = _follow_up(case, pc)
@@ -151,8 +178,7 @@ def score_pns_care(
             return "probable"
         return lv
 
-    order: list[str] = [str(lv.id) for lv in pc.levels]
-    possible = sorted({level(k) for k in totals}, key=order.index)
+    possible = sorted({level(k) for k in totals}, key=t.order.index)
     values = sorted(set(totals.values()))
     missing = []
     if len(phen_opts) > 1:
@@ -173,11 +199,7 @@ def score_pns_care(
         {p.label for ps in used.values() for p in ps if p.is_assumption}
         | {lv.label for lv in pc.levels if lv.is_assumption and lv.id in possible}
     )
-    notes = [
-        StagingNote.build(id=n.id, text=n.text, sources=n.source, assumption=n.is_assumption)
-        for n in pc.notes
-        if n.id != "oms_exception" or "high_risk" in phen_opts
-    ]
+    notes = [n for n in t.notes if n.id != "oms_exception" or "high_risk" in phen_opts]
     lvl = possible[0] if len(possible) == 1 else None
     late_matters = any(k[2].startswith("none_") for k in totals)
     total = values[0] if len(values) == 1 else None

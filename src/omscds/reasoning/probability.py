@@ -15,6 +15,7 @@ __all__ = [
     "beta_interval",
     "beta_ppf",
     "odds_update",
+    "probability_if_negative",
     "update_found",
     "update_regions",
 ]
@@ -171,6 +172,26 @@ def update_regions(
     if total <= 0:
         return m, 1.0
     return Masses({r: v / total for r, v in new.items()}, m.none * none_f / total), lr
+
+
+def probability_if_negative(m: Masses, covered: frozenset[str], sens: float, spec: float) -> float:
+    """``update_regions(m, covered, "negative", sens, spec)[0].probability`` without building
+    the masses: the same operations in the same order, so the same float (the next-test ranking
+    asks this of every candidate study on every assessment).
+
+    >>> m = Masses.start(0.5, {"chest": 1.0, "abdomen": 1.0})
+    >>> probability_if_negative(m, frozenset({"chest"}), 0.9, 1.0) == update_regions(
+    ...     m, frozenset({"chest"}), "negative", 0.9, 1.0)[0].probability
+    True
+    """
+    inside = min(1.0 - sens, spec)
+    new = [v * (inside if r in covered else spec) for r, v in m.regions.items()]
+    total = sum(new) + m.none * spec
+    if total <= 0:
+        return m.probability
+    t = sum(v / total for v in new)
+    none = m.none * spec / total
+    return t / (t + none) if t + none > 0 else 0.0
 
 
 def update_found(

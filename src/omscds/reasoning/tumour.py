@@ -24,7 +24,13 @@ from omscds.reasoning.coverage import (
 )
 from omscds.reasoning.criteria import NEUROBLASTIC
 from omscds.reasoning.findings import ResolvedCase
-from omscds.reasoning.probability import Masses, beta_interval, update_found, update_regions
+from omscds.reasoning.probability import (
+    Masses,
+    beta_interval,
+    probability_if_negative,
+    update_found,
+    update_regions,
+)
 
 __all__ = [
     "Performance",
@@ -468,17 +474,17 @@ def next_tests(
         )
         share = sum(region_p[r] for r in covered)
         yld = share * perf.sens[0]
-        after, _ = update_regions(m, covered, "negative", perf.sens[0], perf.spec[0])
+        after = probability_if_negative(m, covered, perf.sens[0], perf.spec[0])
         ranked.append(
             NextTest.build(
                 modality=modality,
                 regions=regions,
                 yield_probability=round(yld, 4),
-                probability_if_negative=round(after.probability, 4),
+                probability_if_negative=round(after, 4),
                 burden=mod.burden,
                 burden_rank=mod.burden_rank,
                 why=(
-                    f"P(tumour in {', '.join(sorted(covered, key=BODY_REGIONS.index))}) "
+                    f"P(tumour in {', '.join(r for r in BODY_REGIONS if r in covered)}) "
                     f"{share:.2f} x sensitivity {perf.sens[0]:.2f}"
                 ),
                 sources=perf.sources,
