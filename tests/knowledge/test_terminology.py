@@ -9,7 +9,7 @@ import pytest
 from omscds.errors import KnowledgeError
 from omscds.knowledge import Code
 from omscds.knowledge.codes import SYSTEM_URIS, system_id
-from omscds.knowledge.terminology import parse_terminology
+from omscds.knowledge.terminology import KINDS, parse_terminology
 from omscds.model import MODALITIES, REGIONS
 
 
@@ -235,3 +235,13 @@ def test_hpo_check_tool_finds_wrong_codes() -> None:
     }
     problems = tool.check(_MiniOntology, bad)
     assert len(problems) == 4, problems
+
+
+def test_concepts_mapping_answers_as_concept_does(kb) -> None:
+    terms = kb.terminology
+    for kind, _item, cd in terms.all_codes():
+        assert terms.concepts(kind)[cd.system, cd.code] == terms.concept(kind, cd.system, cd.code)
+        assert (None, cd.code) not in terms.concepts(kind)  # no system id: no concept
+    for kind in KINDS:
+        assert len(terms.concepts(kind)) == sum(1 for k, _, _ in terms.all_codes() if k == kind)
+    assert terms.concepts("findings") is terms.concepts("findings")  # built once

@@ -133,6 +133,24 @@ class Terminology(Memoised):
         hit = self.entry(kind, system, code)
         return hit.concept if hit else None
 
+    def concepts(self, kind: str) -> Mapping[tuple[str | None, str], str]:
+        """``(system id, code) -> concept`` for one kind: what ``concept`` answers, as one mapping
+        (a None system id is never a key, as ``concept`` answers None for it).
+
+        Readers look up every coding of every resource: one ``get`` on this mapping (built
+        once per terminology) instead of two calls per coding.
+        """
+
+        def build() -> Mapping[tuple[str | None, str], str]:
+            found: dict[tuple[str | None, str], str] = {
+                (system, code): e.concept
+                for (k, system, code), e in self._index.items()
+                if k == kind
+            }
+            return MappingProxyType(found)
+
+        return self.memo(f"terminology.concepts.{kind}", build)
+
     def codes(self, kind: str, concept: str) -> tuple[Code, ...]:
         """All codes of a concept, the preferred (written) one first."""
         for item in self.entries.get(kind, ()):

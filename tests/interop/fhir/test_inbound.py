@@ -7,6 +7,9 @@ import pytest
 
 from omscds.errors import InteropError
 from omscds.interop.fhir import age_in_months, bundle_to_case, judge_marker
+from omscds.interop.fhir.inbound import FindingReader
+from omscds.interop.fhir.jsonshape import Cd, codings
+from omscds.knowledge.codes import SYSTEM_URIS
 from omscds.model import parse_case
 from omscds.reasoning import assess
 
@@ -211,3 +214,37 @@ def test_judge_marker(obs: dict[str, Any], verdict: str | None) -> None:
 def test_age_in_months_rejects_future() -> None:
     with pytest.raises(InteropError):
         age_in_months("2030-01-01", TODAY)
+
+
+def _key_of_per_coding(kb, cd: Cd) -> str | None:
+    """The finding-key lookup as it was written before ``FindingReader.keys`` (the reference)."""
+    snomed = {f.snomed: k for k, f in kb.findings.items() if f.snomed}
+    if cd.sid == "HPO" or (not cd.system and cd.code.startswith("HP:")):
+        return kb.finding_key(cd.code)
+    if cd.sid == "SNOMEDCT":
+        return kb.terminology.concept("findings", "SNOMEDCT", cd.code) or snomed.get(cd.code)
+    if cd.system == "https://omscds.org/fhir/CodeSystem/finding":
+        return kb.finding_key(cd.code)
+    return None
+
+
+def test_finding_key_table_answers_as_the_per_coding_lookups(kb) -> None:
+    reader = FindingReader(kb)
+    codes = {*kb.findings, *kb.hpo_index, "HP:9999999", "x", ""}
+    codes |= {f.snomed for f in kb.findings.values() if f.snomed}
+    codes |= {cd.code for _, _, cd in kb.terminology.all_codes()}
+    systems = [
+        *SYSTEM_URIS.values(),
+        "http://purl.obolibrary.org/obo/hp",
+        "https://omscds.org/fhir/CodeSystem/finding",
+        "https://omscds.org/fhir/CodeSystem/history",
+        "http://example.org/local",
+        "",
+    ]
+    checked = 0
+    for system in systems:
+        for code in codes:
+            (cd,) = codings({"system": system, "code": code})
+            assert reader.key_of(cd) == _key_of_per_coding(kb, cd), cd
+            checked += reader.key_of(cd) is not None
+    assert checked > len(kb.findings)

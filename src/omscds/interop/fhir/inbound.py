@@ -18,7 +18,8 @@ agrees with the birth date), the case id in ``Bundle.identifier`` (``CASE_ID_SYS
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from omscds.errors import InteropError
@@ -109,21 +110,49 @@ def _date(res: dict[str, Any], *keys: str) -> str:
     return ""
 
 
+_FINDING_CS = c.omscds_system("finding")
+_HISTORY_CS = c.omscds_system("history")
+_SEVERITY_CS = c.omscds_system("severity-scale")
+_CONCEPT_CS = c.omscds_system("concept")
+
+
+def _finding_keys(kb: KnowledgeBase) -> Mapping[tuple[str | None, str], str]:
+    """``(system id, code) -> finding key`` for every HPO and SNOMED CT code that names one.
+
+    Built from the same lookups the reader used per coding: ``kb.finding_key`` (finding keys,
+    HPO terms and their descendants), then the SNOMED CT ``findings`` terminology, then the
+    SNOMED CT code of each finding.
+    """
+    snomed = {f.snomed: k for k, f in kb.findings.items() if f.snomed}
+    keys: dict[tuple[str | None, str], str] = {}
+    for code in {*kb.findings, *kb.hpo_index}:
+        key = kb.finding_key(code)
+        if key is not None:
+            keys["HPO", code] = key
+    sct = {code for (system, code) in kb.terminology.concepts("findings") if system == "SNOMEDCT"}
+    for code in sct | set(snomed):
+        key = kb.terminology.concept("findings", "SNOMEDCT", code) or snomed.get(code)
+        if key is not None:
+            keys["SNOMEDCT", code] = key
+    return MappingProxyType(keys)
+
+
 class FindingReader:
     """Maps a coded concept to an omscds finding key (HPO via the knowledge base, SNOMED, ours)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.terms = kb.terminology
-        self.snomed = {f.snomed: k for k, f in kb.findings.items() if f.snomed}
+        # the lookup tables depend on the knowledge base only: built once per knowledge base
+        self.keys = kb.memo("fhir.inbound.finding_keys", lambda: _finding_keys(kb))
+        self.analytes = self.terms.concepts("observations")
+        self.conditions = self.terms.concepts("conditions")
 
     def key_of(self, cd: Cd) -> str | None:
-        if cd.sid == "HPO" or (not cd.system and cd.code.startswith("HP:")):
-            return self.kb.finding_key(cd.code)
-        if cd.sid == "SNOMEDCT":
-            return self.terms.concept("findings", "SNOMEDCT", cd.code) or self.snomed.get(cd.code)
-        if cd.system == c.omscds_system("finding"):
-            return self.kb.finding_key(cd.code)
+        if cd.sid == "HPO" or cd.sid == "SNOMEDCT":
+            return self.keys.get((cd.sid, cd.code))
+        if (not cd.system and cd.code.startswith("HP:")) or cd.system == _FINDING_CS:
+            return self.keys.get(("HPO", cd.code))  # a finding key or an HPO id
         return None
 
     def key(self, concept: Any) -> str | None:
@@ -136,7 +165,7 @@ class FindingReader:
     def condition(self, concept: Any) -> str | None:
         """``oms``, ``neuroblastoma``, ``ganglioneuroblastoma``... for a diagnosis code."""
         for cd in codings(concept):
-            found = self.terms.concept("conditions", cd.sid, cd.code)
+            found = self.conditions.get((cd.sid, cd.code))
             if found:
                 return found
         return None
@@ -252,20 +281,21 @@ def _observation(
     code = res.get("code")
     cds = codings(code)  # once: this runs for every Observation of a prefetch (the hot path)
     private = {cd.system: cd.code for cd in cds if cd.system.startswith(c.OMSCDS_CS)}
-    if c.omscds_system("history") in private:
-        return _history(path, res, history, ex), severity
-    if c.omscds_system("severity-scale") in private:
-        date = _date(res, "effectiveDateTime", "issued")
-        if severity is None or date >= severity[0]:
-            severity = (date, _severity(res, date))
-            ex.provenance["severity"] = ref_of(res) or path
-        return True, severity
-    if private.get(c.omscds_system("concept")) == "oms-criteria":
-        ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
-        return False, severity
+    if private:
+        if _HISTORY_CS in private:
+            return _history(path, res, history, ex), severity
+        if _SEVERITY_CS in private:
+            date = _date(res, "effectiveDateTime", "issued")
+            if severity is None or date >= severity[0]:
+                severity = (date, _severity(res, date))
+                ex.provenance["severity"] = ref_of(res) or path
+            return True, severity
+        if private.get(_CONCEPT_CS) == "oms-criteria":
+            ex.warn(path, res, "omscds' own OMS-criteria output; the findings are read instead")
+            return False, severity
     key = None
     for cd in cds:
-        analyte = kb.terminology.concept("observations", cd.sid, cd.code)
+        analyte = finder.analytes.get((cd.sid, cd.code))
         if analyte in ("hva", "vma"):
             return studies.add_marker(path, res, analyte, ex), severity
         key = key or finder.key_of(cd)

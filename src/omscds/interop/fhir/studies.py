@@ -22,6 +22,8 @@ Mapping (docs/fhir-mapping.md); codes come from ``kb.terminology``:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from omscds.interop.fhir import codes as c
@@ -109,10 +111,19 @@ class StudyReader:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.terms = kb.terminology
+        # derived from the knowledge base only: built once per knowledge base (``kb.memo``)
         #: modalities whose regions must be known (CT, MRI, ultrasound: modalities.yaml)
-        self.regions_required = frozenset(k for k, m in kb.modalities.items() if m.regions_required)
-        self.test_finding_hpo = {f.hpo: k for k, f in kb.test_findings.items() if f.hpo}
-        self.test_finding_keys = frozenset(kb.test_findings)
+        self.regions_required: frozenset[str] = kb.memo(
+            "fhir.studies.regions_required",
+            lambda: frozenset(k for k, m in kb.modalities.items() if m.regions_required),
+        )
+        self.test_finding_hpo: Mapping[str, str] = kb.memo(
+            "fhir.studies.test_finding_hpo",
+            lambda: MappingProxyType({f.hpo: k for k, f in kb.test_findings.items() if f.hpo}),
+        )
+        self.test_finding_keys: frozenset[str] = kb.memo(
+            "fhir.studies.test_finding_keys", lambda: frozenset(kb.test_findings)
+        )
         self.markers: list[tuple[str, str, str | None, dict[str, Any]]] = []
         self.reports: list[tuple[str, dict[str, Any]]] = []
         self.studies: dict[str, tuple[str, dict[str, Any]]] = {}
