@@ -141,6 +141,24 @@ class Masses:
         return {r: m / z for r, m in self.regions.items()} if z > 0 else dict(self.regions)
 
 
+def _factors(result: str, sens: float, spec: float) -> tuple[float, float, float] | None:
+    """P(result | tumour in a covered region), P(result | tumour elsewhere), P(result | no
+    tumour); None for a result that moves nothing (equivocal, pending).
+
+    A study is never taken as worse than chance: a negative result cannot be more likely with
+    the tumour in a covered region than without one (and conversely for a positive result).
+    """
+    if result == "negative":
+        return _negative(sens, spec)
+    if result == "positive":
+        return max(sens, 1.0 - spec), 1.0 - spec, 1.0 - spec
+    return None
+
+
+def _negative(sens: float, spec: float) -> tuple[float, float, float]:
+    return min(1.0 - sens, spec), spec, spec
+
+
 def update_regions(
     m: Masses, covered: frozenset[str], result: str, sens: float, spec: float
 ) -> tuple[Masses, float]:
@@ -156,14 +174,10 @@ def update_regions(
     >>> round(m2.probability, 4), round(lr, 3)
     (0.3548, 0.55)
     """
-    # A study is never taken as worse than chance: a negative result cannot be more likely with
-    # the tumour in a covered region than without one (and conversely for a positive result).
-    if result == "negative":
-        inside, outside, none_f = min(1.0 - sens, spec), spec, spec
-    elif result == "positive":
-        inside, outside, none_f = max(sens, 1.0 - spec), 1.0 - spec, 1.0 - spec
-    else:
+    factors = _factors(result, sens, spec)
+    if factors is None:
         return m, 1.0
+    inside, outside, none_f = factors
     new = {r: v * (inside if r in covered else outside) for r, v in m.regions.items()}
     t_before, t_after = m.tumour, sum(new.values())
     p_result_t = t_after / t_before if t_before > 0 else 0.0
@@ -184,13 +198,13 @@ def probability_if_negative(m: Masses, covered: frozenset[str], sens: float, spe
     ...     m, frozenset({"chest"}), "negative", 0.9, 1.0)[0].probability
     True
     """
-    inside = min(1.0 - sens, spec)
-    new = [v * (inside if r in covered else spec) for r, v in m.regions.items()]
-    total = sum(new) + m.none * spec
+    inside, outside, none_f = _negative(sens, spec)
+    new = [v * (inside if r in covered else outside) for r, v in m.regions.items()]
+    total = sum(new) + m.none * none_f
     if total <= 0:
         return m.probability
     t = sum(v / total for v in new)
-    none = m.none * spec / total
+    none = m.none * none_f / total
     return t / (t + none) if t + none > 0 else 0.0
 
 

@@ -141,12 +141,10 @@ class FindingReader:
     """Maps a coded concept to an omscds finding key (HPO via the knowledge base, SNOMED, ours)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
-        self.terms = kb.terminology
         # the lookup tables depend on the knowledge base only: built once per knowledge base
         self.keys = kb.memo("fhir.inbound.finding_keys", lambda: _finding_keys(kb))
-        self.analytes = self.terms.concepts("observations")
-        self.conditions = self.terms.concepts("conditions")
+        self.analytes = kb.terminology.concepts("observations")
+        self.conditions = kb.terminology.concepts("conditions")
 
     def key_of(self, cd: Cd) -> str | None:
         if cd.sid == "HPO" or cd.sid == "SNOMEDCT":
