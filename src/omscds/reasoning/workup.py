@@ -42,8 +42,11 @@ def build_recommendation(
     ranked = (yields if yields is not None else yields_of(tumour)).get(rule.modality or "")
     if ranked is not None:
         nt = ranked[1]
+        # one figure for the whole search: an order split into one request per region carries
+        # it on each, where "this study" would read as that region's own chance
+        finds = "these studies together find" if len(regions) > 1 else "this study finds"
         rationale += (
-            f" Now: chance this study finds the tumour {nt.yield_probability:.0%} "
+            f" Now: chance {finds} the tumour {nt.yield_probability:.0%} "
             f"({nt.why}); probability left if negative {nt.probability_if_negative:.0%}."
         )
     interval = rule.interval_months
