@@ -20,6 +20,27 @@ def test_pages_hidden_without_a_registry(monkeypatch: pytest.MonkeyPatch) -> Non
         assert 'href="/registry"' not in c.get("/").text
 
 
+def test_the_registry_is_the_apps_settings_not_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """An app built with its own settings shows its own registry, whatever the process
+    environment says (the web pages once read ``OMSCDS_DATABASE_URL`` again on each request)."""
+    url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    reg = open_registry(url, kb, create=True)
+    reg.add_visit("OWN-1", load_example("seed1-01-presentation"), visit_date="2024-03-04")
+    reg.close()
+    monkeypatch.delenv("OMSCDS_DATABASE_URL", raising=False)
+    with authkit.browser_client(database_url=url) as c:
+        assert 'href="/registry"' in c.get("/").text
+        listing = c.get("/registry")
+        assert listing.status_code == 200 and "OWN-1" in listing.text
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    open_registry(other, kb, create=True).close()
+    monkeypatch.setenv("OMSCDS_DATABASE_URL", other)  # the environment names another one
+    with authkit.browser_client(database_url=url) as c:
+        assert "OWN-1" in c.get("/registry").text
+
+
 def test_save_visit_list_and_timeline(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kb: KnowledgeBase
 ) -> None:

@@ -1,11 +1,11 @@
-"""Registry pages, shown when a registry is configured (``OMSCDS_DATABASE_URL``): the patient
-list, a patient's timeline (severity chart with treatment bands, visits) and adding a visit
-from the case on the assessment page. They call ``omscds.storage`` and render; nothing more."""
+"""Registry pages, shown when the app's settings name a registry (``OMSCDS_DATABASE_URL``, read
+by the one settings class): the patient list, a patient's timeline (severity chart with
+treatment bands, visits) and adding a visit from the case on the assessment page. They call
+``omscds.storage`` and render; nothing more."""
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 from urllib.parse import quote
 
@@ -16,26 +16,30 @@ from starlette.concurrency import run_in_threadpool
 from omscds.errors import InputError, OmscdsError, StorageError
 from omscds.interfaces.api.auth import CLINICIAN, REGISTRAR, Principal, csrf_token, require
 from omscds.interfaces.api.registry_routes import open_app_registry
+from omscds.interfaces.api.settings import Settings
 from omscds.interfaces.timeline import patient_timeline_svg
 from omscds.interfaces.web.i18n import get_translations, negotiate
 from omscds.interfaces.web.render import render_page
 from omscds.knowledge import KnowledgeBase
 from omscds.model.strict import loads_json
-from omscds.storage import ENV_VAR, Registry, advice_changes
+from omscds.storage import Registry, advice_changes
 
 __all__ = ["registry_configured", "registry_router"]
 
 registry_router = APIRouter(include_in_schema=False)
 
 
-def registry_configured() -> bool:
-    return bool(os.environ.get(ENV_VAR))
+def registry_configured(request: Request) -> bool:
+    """Whether this app has a registry: its settings' ``database_url``, never the process
+    environment read again (an app built with its own settings shows its own registry)."""
+    settings: Settings = request.app.state.settings
+    return bool(settings.database_url)
 
 
 def _registry(request: Request, principal: Principal | None = None) -> Registry:
     """The registry of this app, opened once (the schema must be initialised already); with
     ``principal``, a view whose audit rows name the caller."""
-    reg = open_app_registry(request, "web_registry", create=False, url=os.environ.get(ENV_VAR))
+    reg = open_app_registry(request, "web_registry", create=False)
     if principal is None:
         return reg
     return Registry(reg.engine, reg.kb, f"web:{principal.subject}",
@@ -70,7 +74,7 @@ _clinician = [Depends(require(CLINICIAN))]
 
 @registry_router.get("/registry", response_class=HTMLResponse, dependencies=_clinician)
 def patients(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Response:
-    if not registry_configured():
+    if not registry_configured(request):
         return Response("no registry configured", status_code=404, media_type="text/plain")
     try:
         page = _registry(request).list_patients(limit=50, offset=offset)
@@ -82,7 +86,7 @@ def patients(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Respon
 @registry_router.get("/registry/changes", response_class=HTMLResponse, dependencies=_clinician)
 def changes(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Response:
     """The patients whose advice changed under this knowledge base (``registry reassess``)."""
-    if not registry_configured():
+    if not registry_configured(request):
         return Response("no registry configured", status_code=404, media_type="text/plain")
     try:
         page = advice_changes(_registry(request), limit=50, offset=offset)
@@ -96,7 +100,7 @@ def changes(request: Request, offset: int = Query(0, ge=0, le=2**62)) -> Respons
     "/registry/patients/{key}", response_class=HTMLResponse, dependencies=_clinician
 )
 def timeline(request: Request, key: str) -> Response:
-    if not registry_configured():
+    if not registry_configured(request):
         return Response("no registry configured", status_code=404, media_type="text/plain")
     kb: KnowledgeBase = request.app.state.kb
     try:
@@ -120,7 +124,7 @@ async def add_visit(
     request: Request, principal: Principal = Depends(require(REGISTRAR))
 ) -> Response:
     """Save the case behind the assessment page as a visit of a patient (created if new)."""
-    if not registry_configured():
+    if not registry_configured(request):
         return Response("no registry configured", status_code=404, media_type="text/plain")
     form = await request.form()
     key = str(form.get("patient") or "").strip()

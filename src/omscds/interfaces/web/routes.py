@@ -81,7 +81,8 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     lang = _lang(request)
-    ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb, "registry": registry_configured(),
+    ctx: dict[str, Any] = {"a": None, "banner": banner, "kb": kb,
+                           "registry": registry_configured(request),
                            "csrf": csrf_token(request), "result_view": "actual"}  # fmt: skip
     if a is not None and case is not None:
         ctx.update(assessment_vars(a, kb, lang, case, csrf=ctx["csrf"], hypothetical=hypothetical))
