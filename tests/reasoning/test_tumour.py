@@ -103,6 +103,27 @@ def test_next_tests_ranked_by_yield(kb: KnowledgeBase) -> None:
     assert first.probability_if_negative < t.probability
 
 
+def test_a_studys_yield_is_for_the_regions_its_recommendation_orders(
+    kb: KnowledgeBase, examples: dict[str, Any]
+) -> None:
+    """An adult's CT is of chest, abdomen and pelvis (the adult search): its yield and the
+    probability left if negative are that CT's, not a four-region CT's, which would overstate
+    the yield and understate what a negative CT leaves (the neck share stays)."""
+    a = assess_data(examples["adult-oms-woman"], kb)
+    ct = next(n for n in a.tumour.next_tests if n.modality == "ct")
+    assert ct.regions == ("chest", "abdomen", "pelvis")
+    assert "P(tumour in chest, abdomen, pelvis)" in ct.why
+    share = sum(a.tumour.region_probabilities[r] for r in ct.regions)
+    assert ct.yield_probability < share  # a sensitivity below 1 on those regions only
+    rec = next(r for r in a.recommendations if r.id == "adult_ct_cap")
+    assert rec.regions == ct.regions
+    assert f"find the tumour {ct.yield_probability:.0%} ({ct.why})" in rec.rationale
+    # a child's search is all four regions, and so is the study of them
+    child = assess_data(examples["seed1-01-presentation"], kb).tumour
+    mri = next(n for n in child.next_tests if n.modality == "mri")
+    assert mri.regions == ("neck", "chest", "abdomen", "pelvis")
+
+
 def test_a_negative_chest_ct_does_not_discount_breast_cancer_in_an_adult(
     kb: KnowledgeBase, examples: dict[str, Any]
 ) -> None:

@@ -10,7 +10,7 @@ Conditional independence of tests given the tumour's presence and site is an ass
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
@@ -395,7 +395,7 @@ def assess_tumour(
         f" {_INDEPENDENCE} The tumour-site distribution is used at its point value."
     )
     ranked = (
-        next_tests(rc, point, kb, adult, searched)
+        next_tests(rc, point, kb, adult, searched, required)
         if status in ("search_incomplete", "not_found") and question
         else ()
     )
@@ -422,11 +422,17 @@ def _candidate_tests(
     kb: KnowledgeBase,
     adult: bool,
     searched: Mapping[str, str | None] | None = None,
+    required: Sequence[str] = BODY_REGIONS,
 ) -> list[tuple[str, tuple[str, ...]]]:
-    """The studies the ranking considers, as each modality's ``candidate`` says (modalities.yaml)."""
+    """The studies the ranking considers, as each modality's ``candidate`` says (modalities.yaml).
+
+    A study of the uncovered regions covers those of ``required`` (the population's search,
+    pathway.yaml ``search_regions``): the regions its recommendation orders, so the yield on the
+    recommendation is that study's (an adult's CT is of chest, abdomen and pelvis, not the neck).
+    """
     case = rc.case
     covered = searched if searched is not None else searched_regions(case, kb)
-    uncovered = tuple(r for r, by in covered.items() if by is None)
+    uncovered = tuple(r for r, by in covered.items() if by is None and r in required)
     done = {t.modality for t in case.tests if t.result in ("negative", "positive")}
     positive = {t.modality for t in case.tests if t.result == "positive"}
     population = "adult" if adult else "child"
@@ -457,6 +463,7 @@ def next_tests(
     kb: KnowledgeBase,
     adult: bool,
     searched: Mapping[str, str | None] | None = None,
+    required: Sequence[str] = BODY_REGIONS,
 ) -> tuple[NextTest, ...]:
     """Rank the studies not yet done by yield (chance to find a tumour now) and burden.
 
@@ -464,7 +471,7 @@ def next_tests(
     """
     ranked: list[NextTest] = []
     region_p = m.region_probability()
-    for modality, regions in _candidate_tests(rc, kb, adult, searched):
+    for modality, regions in _candidate_tests(rc, kb, adult, searched, required):
         perf = performance(kb, modality)
         if not perf.informative:
             continue
