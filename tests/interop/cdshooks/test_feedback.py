@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +119,75 @@ def test_expired_cards_are_pruned(tmp_path: Path) -> None:
         store.record(SERVICE, [_accepted("old")])
     assert store.record(SERVICE, [_accepted(CARD)]) == 1
     store.close()
+
+
+# -- PostgreSQL: the store every host shares ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[Any]:
+    from tests.interfaces.api import live
+
+    server = live.start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> str:
+    return str(pg_server.create_database(f"fb_{request.node.name[5:40].lower()}"))
+
+
+def test_a_card_issued_on_one_host_gets_its_feedback_on_another(pg_url: str) -> None:
+    """Two stores on one PostgreSQL database are two hosts behind the proxy: feedback for a card
+    that host A issued is accepted on host B (with a SQLite file per host it was refused)."""
+    import psycopg
+
+    host_a, host_b = FeedbackStore(pg_url), FeedbackStore(pg_url)
+    host_a.issue(SERVICE, [CARD])
+    host_a.flush()
+    with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:  # in the server, no file
+        assert conn.execute("SELECT card FROM cds_issued").fetchall() == [(CARD,)]
+    assert host_b.record(SERVICE, [_accepted(CARD)]) == 1
+    with pytest.raises(NotFoundError, match="was not issued"):
+        host_b.record(SERVICE, [_accepted("never-issued")])
+    with pytest.raises(NotFoundError):
+        host_b.record("omscds-order-select", [_accepted(CARD)])
+    host_a.issue(SERVICE, ["second"])
+    host_a.close()  # commits what it still held
+    assert host_b.record(SERVICE, [_accepted("second")]) == 1
+    assert host_b.summary()["services"] == {SERVICE: {"accepted": 2}}
+    host_b.close()
+    again = FeedbackStore(pg_url)  # the tables exist: opened as they are, nothing lost
+    assert again.summary()["services"] == {SERVICE: {"accepted": 2}}
+    again.close()
+
+
+def test_a_broken_postgres_connection_keeps_the_ids_and_reconnects(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    monkeypatch.setattr(fbmod, "FLUSH_S", 3600.0)  # no timer flush: this test flushes
+    store = FeedbackStore(pg_url)
+    store.issue(SERVICE, [CARD])
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        ended = conn.execute(  # the server ends the store's connection (a restart, a failover)
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert ended == [(True,)]
+    with pytest.raises(StorageError, match="cannot record the issued cards"):
+        store.flush()  # the connection is gone: the ids stay in memory
+    store.flush()  # a new connection commits them
+    assert store.record(SERVICE, [_accepted(CARD)]) == 1
+    store.close()
+
+
+def test_an_unreachable_postgres_is_a_storage_error_without_the_url(pg_server: Any) -> None:
+    url = pg_server.url("no_such_database").replace("postgres@", "postgres:secret-pw@")
+    with pytest.raises(StorageError) as info:
+        FeedbackStore(url)
+    assert "secret-pw" not in str(info.value) and info.value.path == "PostgreSQL"

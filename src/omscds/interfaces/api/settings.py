@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     public_base_urls: list[str] = Field(default_factory=list, description="Other base URLs "
         "clients reach this service by; a JWT `aud` under any of them is accepted.")  # fmt: skip
     feedback_db: str | None = Field(
-        default=None, description="SQLite file for CDS Hooks feedback; in memory when unset."
+        default=None,
+        description="Where CDS Hooks feedback and issued card ids are kept: a SQLite file (the "
+        "workers of one host share it), a `postgresql://` URL (every host shares it), or in "
+        "memory when unset.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

@@ -78,8 +78,9 @@ def check_workers(settings: Settings, workers: int) -> None:
             "postgresql://...): a SQLite file lives on one host and takes one writer at a time"
         )
     if not settings.feedback_db:
-        raise ValueError(f"{workers} workers need OMSCDS_FEEDBACK_DB (a file they all "
-                         "write CDS feedback to); in memory, each would refuse the others' cards")  # fmt: skip
+        raise ValueError(f"{workers} workers need OMSCDS_FEEDBACK_DB (a SQLite file or a "
+                         "postgresql:// URL they all write CDS feedback to); in memory, each "
+                         "would refuse the others' cards")  # fmt: skip
 
 
 def _metrics_dir(given: str | None) -> tuple[str, bool]:

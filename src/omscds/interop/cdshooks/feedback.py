@@ -1,4 +1,5 @@
-"""CDS Hooks feedback: accepted/overridden outcomes kept in SQLite (a file, or in memory).
+"""CDS Hooks feedback: accepted/overridden outcomes kept in a database (``feedback_db``: a
+SQLite file the workers of one host share, SQLite in memory, or PostgreSQL for several hosts).
 
 Only card and suggestion uuids, the outcome, the override reason code/comment and timestamps
 are stored: no patient data, no tokens. The uuids of the cards each service issued are kept
@@ -7,7 +8,7 @@ for ``ISSUED_DAYS`` so that feedback is accepted only for those cards (issue 11)
 Issued card ids are written behind: kept in memory and committed together by a timer thread
 at most ``FLUSH_S`` after the first of them, and before any read of this store, so a process
 always sees its own cards (a commit that fails is retried; nothing is dropped). Another
-worker sharing the file sees them up to ``FLUSH_S`` later; feedback comes after a clinician
+worker sharing the database sees them up to ``FLUSH_S`` later; feedback comes after a clinician
 has acted on a card, seconds at least. One commit per hook call cost about 0.4 ms of CPU.
 """
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from omscds.errors import NotFoundError, StorageError
+from omscds.interop.cdshooks.feedback_db import Db, OpenError, connect, is_postgres
 from omscds.interop.cdshooks.models import Feedback
 
 __all__ = ["FLUSH_S", "ISSUED_DAYS", "FeedbackStore"]
@@ -36,29 +38,10 @@ PRUNE_INTERVAL_S = 60.0
 #: longest time an issued card id waits in memory before it is committed
 FLUSH_S = 0.25
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cds_feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    service TEXT NOT NULL,
-    card TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
-    accepted_suggestions TEXT NOT NULL DEFAULT '',
-    override_code TEXT,
-    override_comment TEXT,
-    outcome_timestamp TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cds_issued (
-    service TEXT NOT NULL,
-    card TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    PRIMARY KEY (service, card)
-);
-"""
-
 
 class FeedbackStore:
-    """Thread-safe SQLite store; ``path=None`` keeps it in memory for the process lifetime."""
+    """Thread-safe store; ``path``: a SQLite file, a PostgreSQL URL, or None (in memory for
+    the process lifetime)."""
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()  # the connection
@@ -67,16 +50,12 @@ class FeedbackStore:
         self._pending: list[tuple[str, str, str]] = []
         self._timer: threading.Timer | None = None
         self._closed = False
+        self._db: Db
         try:
-            self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
-            if path:  # a file the workers of a host share: readers beside one writer, no
-                # fsync per card issued (a crash loses at most the last cards' ids)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.commit()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the feedback store: {exc}", path=path) from None
+            self._db = connect(path)
+        except OpenError as exc:  # never the URL: it may hold a password
+            where = "PostgreSQL" if is_postgres(path) else path
+            raise StorageError(f"cannot open the feedback store: {exc}", path=where) from None
 
     def issue(self, service: str, cards: list[str]) -> None:
         """Remember the cards a service returned (and forget those past ``ISSUED_DAYS``).
@@ -105,7 +84,7 @@ class FeedbackStore:
         try:
             with self._lock:
                 self._commit_issued(rows)
-        except sqlite3.Error as exc:
+        except self._db.errors as exc:
             with self._pending_lock:
                 self._pending[:0] = rows  # kept for the next try: nothing lost
             raise StorageError(f"cannot record the issued cards: {exc}") from None
@@ -129,7 +108,8 @@ class FeedbackStore:
     def _commit_issued(self, rows: list[tuple[str, str, str]]) -> None:  # under _lock
         try:
             self._db.executemany(
-                "INSERT OR IGNORE INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?)",
+                "INSERT INTO cds_issued (service, card, issued_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 rows,
             )
             if time.monotonic() - self._pruned >= PRUNE_INTERVAL_S:
@@ -140,8 +120,8 @@ class FeedbackStore:
                 )
                 self._pruned = time.monotonic()
             self._db.commit()
-        except sqlite3.Error:
-            with contextlib.suppress(sqlite3.Error):
+        except self._db.errors:
+            with contextlib.suppress(*self._db.errors):
                 self._db.rollback()
             raise
 
@@ -149,15 +129,16 @@ class FeedbackStore:
         """Store outcomes; NotFoundError when a card was not issued by this service."""
         cards = sorted({fb.card for fb in items})
         self.flush()  # this process's own cards first
-        with self._lock:
+        with self._lock, self._storage_errors("cannot read the issued cards"):
             known = {
                 row[0]
                 for row in self._db.execute(
                     "SELECT card FROM cds_issued WHERE service = ? AND card IN "
                     f"({','.join('?' * len(cards))})",
                     (service, *cards),
-                )
+                ).fetchall()
             }
+            self._db.commit()  # ends the read (PostgreSQL: no transaction left open)
         unknown = [card for card in cards if card not in known]
         if unknown:
             index = next(i for i, fb in enumerate(items) if fb.card == unknown[0])
@@ -183,7 +164,7 @@ class FeedbackStore:
                     now,
                 )
             )
-        with self._lock:
+        with self._lock, self._storage_errors("cannot record the feedback"):
             self._db.executemany(
                 "INSERT INTO cds_feedback (service, card, outcome, accepted_suggestions, "
                 "override_code, override_comment, outcome_timestamp, received_at) "
@@ -195,7 +176,7 @@ class FeedbackStore:
 
     def summary(self) -> dict[str, Any]:
         """Counts per service and outcome, and per override reason."""
-        with self._lock:
+        with self._lock, self._storage_errors("cannot read the feedback"):
             outcomes = self._db.execute(
                 "SELECT service, outcome, COUNT(*) FROM cds_feedback GROUP BY service, outcome"
             ).fetchall()
@@ -203,10 +184,21 @@ class FeedbackStore:
                 "SELECT override_code, COUNT(*) FROM cds_feedback "
                 "WHERE override_code IS NOT NULL GROUP BY override_code"
             ).fetchall()
+            self._db.commit()
         out: dict[str, Any] = {"services": {}, "override_reasons": dict(reasons)}
         for service, outcome, n in outcomes:
             out["services"].setdefault(service, {})[outcome] = n
         return out
+
+    @contextlib.contextmanager
+    def _storage_errors(self, what: str) -> Iterator[None]:  # under _lock
+        """The database's own errors as StorageError (503 in the one error table), rolled back."""
+        try:
+            yield
+        except self._db.errors as exc:
+            with contextlib.suppress(*self._db.errors):
+                self._db.rollback()
+            raise StorageError(f"{what}: {exc}") from None
 
     def close(self) -> None:
         """Commit what is held in memory, then close (the app's shutdown calls it)."""
