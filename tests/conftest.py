@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +31,24 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def examples() -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))}
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One real PostgreSQL on loopback for the session (``tests/storage/pg.py``)."""
+    from tests.interfaces.api import live
+
+    server = live.start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return str(pg_server.create_database(f"db{next(_databases)}"))

@@ -1,17 +1,14 @@
-"""Fixtures of the scale-out and operations tests: real Redis and PostgreSQL on loopback."""
+"""Fixtures of the scale-out and operations tests: a real Redis on loopback (PostgreSQL: the
+session fixtures of `tests/conftest.py`)."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.interfaces.api import live
-
-_databases = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -22,21 +19,6 @@ def redis_server() -> Iterator[live.RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
-    server = live.start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def pg_url(pg_server: Any) -> str:
-    """A fresh, empty PostgreSQL database."""
-    return str(pg_server.create_database(f"api{next(_databases)}"))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,22 +121,6 @@ def test_expired_cards_are_pruned(tmp_path: Path) -> None:
 
 
 # -- PostgreSQL: the store every host shares ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[Any]:
-    from tests.interfaces.api import live
-
-    server = live.start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def pg_url(pg_server: Any, request: pytest.FixtureRequest) -> str:
-    return str(pg_server.create_database(f"fb_{request.node.name[5:40].lower()}"))
 
 
 def test_a_card_issued_on_one_host_gets_its_feedback_on_another(pg_url: str) -> None:
