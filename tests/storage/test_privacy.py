@@ -97,8 +97,14 @@ def test_direct_identifiers_in_external_ids_are_refused(
 def test_a_setting_allows_identifiers(
     db_url: str, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The caller says so (the service and the command line, from the settings class); the
+    storage layer reads no environment, so the variable alone changes nothing here."""
     monkeypatch.setenv("OMSCDS_REGISTRY_ALLOW_IDENTIFIERS", "1")
     reg = open_registry(db_url, kb, create=True)
+    with pytest.raises(InputError):
+        reg.add_patient("E-1", {"name": "Ann", "dob": "2019-01-02"})
+    reg.close()
+    reg = open_registry(db_url, kb, allow_identifiers=True)
     reg.add_patient("E-2", {"name": "Ann", "dob": "2019-01-02"})
     assert reg.history("E-2").patient.external_ids == {"name": "Ann", "dob": "2019-01-02"}
     reg.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,10 +58,8 @@ def now_iso() -> str:
 
 
 def default_actor() -> str:
-    """Who writes: ``$OMSCDS_ACTOR`` if set, else the login name."""
-    actor = os.environ.get("OMSCDS_ACTOR")
-    if actor:
-        return actor
+    """Who writes when the caller names nobody: the login name (``OMSCDS_ACTOR`` reaches the
+    registry through the settings class, as the caller's ``actor``)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

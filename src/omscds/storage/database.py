@@ -1,14 +1,13 @@
 """Opening the registry database: URL resolution, engine setup, programmatic migrations.
 
 The default is an embedded SQLite file under the user's data directory (``platformdirs``), in
-WAL mode with foreign keys on; ``OMSCDS_DATABASE_URL`` or an explicit URL selects another file
-or a PostgreSQL server (``postgresql+psycopg://…``). Migrations ship inside the package and run
+WAL mode with foreign keys on; an explicit URL (the callers pass ``OMSCDS_DATABASE_URL`` from
+their settings) selects another file or a PostgreSQL server (``postgresql+psycopg://…``). Migrations ship inside the package and run
 without an ``alembic.ini``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ __all__ = [
     "resolve_url",
 ]
 
+#: the variable that names the registry; read by the settings class (never by this layer)
 ENV_VAR = "OMSCDS_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: how long a SQLite writer waits for another writer's lock before giving up
@@ -73,11 +73,12 @@ def default_url() -> str:
 
 
 def resolve_url(url: str | None = None) -> str:
-    """An explicit URL, else ``$OMSCDS_DATABASE_URL``, else the default SQLite file.
+    """An explicit URL, else the default SQLite file (the service and the command line pass
+    ``OMSCDS_DATABASE_URL`` from their one settings class; this layer reads no environment).
 
     A bare path (no ``://``) is taken as a SQLite file.
     """
-    chosen = url or os.environ.get(ENV_VAR) or default_url()
+    chosen = url or default_url()
     if "://" not in chosen:
         chosen = f"sqlite:///{Path(chosen).expanduser().resolve()}"
     if chosen.startswith(("postgresql://", "postgres://")):

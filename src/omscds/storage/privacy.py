@@ -10,7 +10,8 @@ field:
 * **external ids** must not be direct identifiers: no key naming a name, date of birth,
   address, postcode, phone, e-mail or national number, and no value shaped like a date, e-mail,
   phone or health-service number, unless the deployment allows identifiers
-  (``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS=1``, or ``allow_identifiers=True``);
+  (``allow_identifiers=True``: the service and the command line pass
+  ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS=1`` so);
 * **free text** (case snapshot strings, treatment dose and note, relapse note) must not hold a
   health-service, social-security or phone number or an e-mail address.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,7 +44,6 @@ from omscds.storage.longitudinal import (
     canonical_json,
 )
 from omscds.storage.privacy import (
-    ALLOW_IDENTIFIERS_ENV,
     KEY_PATTERN,
     check_external_ids,
     check_free_text,
@@ -67,7 +65,6 @@ from omscds.storage.vocabulary import parse_agent
 __all__ = [
     "KEY_PATTERN",
     "Registry",
-    "allow_identifiers_from_env",
     "check_case_text",
     "open_registry",
     "parse_date",
@@ -110,12 +107,6 @@ def _uid() -> str:
     return uuid.uuid4().hex
 
 
-def allow_identifiers_from_env() -> bool:
-    """``$OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` is ``1``/``true``/``yes``: direct identifiers may
-    be stored in external ids (off by default)."""
-    return os.environ.get(ALLOW_IDENTIFIERS_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
 def check_case_text(case: Case, prefix: str = "") -> None:
     """The free text of a case snapshot (its id, test notes and locations) holds no
     health-service number, phone or e-mail (``privacy.check_free_text``)."""
@@ -143,10 +134,9 @@ class Registry:
         self.busy_timeout_s = busy_timeout_s
         self.kb = kb
         self.actor = actor or default_actor()
-        #: whether external ids may hold direct identifiers (default: the environment, else no)
-        self.allow_identifiers = (
-            allow_identifiers_from_env() if allow_identifiers is None else allow_identifiers
-        )
+        #: whether external ids may hold direct identifiers (off unless the caller says so:
+        #: ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` through the settings class)
+        self.allow_identifiers = bool(allow_identifiers)
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
@@ -545,10 +535,10 @@ def open_registry(
 
     With ``create`` the schema is created or upgraded to the newest revision; otherwise a
     database that is not at the newest revision is refused with a message saying what to run.
-    ``allow_identifiers`` lets external ids hold direct identifiers (default: the environment
-    variable ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS``, else no). ``busy_timeout_s`` bounds how
-    long a SQLite writer waits for another writer's lock (default 30 s) before a
-    ``StorageError`` saying the registry is busy.
+    ``allow_identifiers`` lets external ids hold direct identifiers (default no; the service
+    and the command line pass ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` from their settings).
+    ``busy_timeout_s`` bounds how long a SQLite writer waits for another writer's lock (default
+    30 s) before a ``StorageError`` saying the registry is busy.
     """
     from omscds.knowledge import load_knowledge
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from omscds.interfaces.cli.main import main
+from omscds.knowledge import KnowledgeBase
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 
@@ -116,3 +117,32 @@ def test_uninitialised_database_says_what_to_run(
 ) -> None:
     assert main(["registry", "list", "--database", str(tmp_path / "none.sqlite3")]) == 1
     assert "omscds registry init" in capsys.readouterr().err
+
+
+def test_the_settings_reach_the_registry(
+    db: str, tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``OMSCDS_ACTOR`` and ``OMSCDS_REGISTRY_ALLOW_IDENTIFIERS`` are read by the one settings
+    class and passed on: the storage layer reads no environment."""
+    import sqlalchemy as sa
+
+    from omscds.storage import open_registry
+    from omscds.storage.tables import audit_log
+
+    main(["registry", "add-visit", _scored(tmp_path, 2), "-p", "A", "--date", "2024-01-01"])
+    reg = open_registry(db, kb)
+    with reg.engine.connect() as conn:
+        actors = {row[0] for row in conn.execute(sa.select(audit_log.c.actor))}
+    reg.close()
+    assert actors == {"cli-test"}
+    named = f"sqlite:///{tmp_path / 'named.sqlite3'}"
+    reg = open_registry(named, kb, create=True, allow_identifiers=True)
+    reg.add_patient("N-1", {"name": "Ann"})
+    reg.close()
+    dump = tmp_path / "named.jsonl"
+    assert main(["registry", "export", "-o", str(dump), "--database", named]) == 0
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    assert main(["registry", "init", "--database", other]) == 0
+    assert main(["registry", "import", str(dump), "--database", other]) == 2  # refused
+    monkeypatch.setenv("OMSCDS_REGISTRY_ALLOW_IDENTIFIERS", "1")
+    assert main(["registry", "import", str(dump), "--database", other]) == 0

@@ -25,6 +25,8 @@ from omscds.interfaces.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from omscds.interfaces.api.settings import Settings
+    from omscds.knowledge import KnowledgeBase
     from omscds.storage import PatientHistory, Registry
 
 __all__ = ["ExportFormat", "register"]
@@ -40,10 +42,37 @@ class ExportFormat(StrEnum):
     fhir = "fhir"
 
 
-def _open(database: str | None, actor: str | None = None, create: bool = False) -> Registry:
+def _settings() -> Settings:
+    """The ``OMSCDS_*`` settings (the one class that reads them); a bad one is an InputError."""
+    from omscds.interfaces.api.settings import Settings
+
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic ValidationError: a bad OMSCDS_* variable
+        raise InputError(f"bad OMSCDS_* setting: {exc}") from None
+
+
+def _open(
+    database: str | None,
+    actor: str | None = None,
+    create: bool = False,
+    kb: KnowledgeBase | None = None,
+) -> Registry:
+    """The registry at ``--database``, else ``OMSCDS_DATABASE_URL``; the audit actor, whether
+    external ids may hold identifiers and the SQLite busy timeout from the settings too (the
+    timeout only when set: a command waits the storage default, 30 s, not the service's 5 s)."""
     from omscds.storage import open_registry
 
-    return open_registry(database, load_kb(), actor=actor, create=create)
+    s = _settings()
+    busy = "registry_busy_timeout_s" in s.model_fields_set
+    return open_registry(
+        database or s.database_url,
+        kb or load_kb(),
+        actor=actor or s.actor,
+        create=create,
+        allow_identifiers=s.registry_allow_identifiers,
+        busy_timeout_s=s.registry_busy_timeout_s if busy else None,
+    )
 
 
 def _safe_url(database: str | None) -> str:
@@ -51,7 +80,8 @@ def _safe_url(database: str | None) -> str:
 
     from omscds.storage import resolve_url
 
-    return make_url(resolve_url(database)).render_as_string(hide_password=True)
+    url = resolve_url(database or _settings().database_url)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _history_json(h: PatientHistory) -> dict[str, Any]:
@@ -391,13 +421,13 @@ def register(app: typer.Typer) -> None:
         changed (phase, tumour status, P(tumour), recommendations). Resumable: visits already
         assessed under that knowledge base are skipped."""
 
-        from omscds.storage import ReassessItem, ReassessRun, open_registry
+        from omscds.storage import ReassessItem, ReassessRun
 
         kb = load_kb(kb_dir)
         target = Path(jsonl) if jsonl else None
         if target is not None and not target.parent.exists():
             raise InputError(f"no such directory: {target.parent}", path="jsonl")
-        reg = open_registry(database, kb, actor=actor)
+        reg = _open(database, actor, kb=kb)
         items: list[ReassessItem] = []
         run: ReassessRun | None = None
         stream = target.open("a", encoding="utf-8") if target else None
