@@ -124,6 +124,20 @@ def test_a_studys_yield_is_for_the_regions_its_recommendation_orders(
     assert mri.regions == ("neck", "chest", "abdomen", "pelvis")
 
 
+def test_a_reopened_search_gives_the_relapse_and_resection_as_its_reasons(
+    kb: KnowledgeBase, examples: dict[str, Any]
+) -> None:
+    """The child relapsed after a resection (both dated): the reasons to search again are the
+    relapse and the resection, not the CT that found the tumour before it was removed."""
+    case = copy.deepcopy(examples["child-oms-after-resection"])
+    why = assess_data(case, kb).tumour.explanation
+    assert "OMS relapse" in why and "a neuroblastic tumour was resected before" in why
+    assert "a study was positive" not in why
+    mass = {"modality": "mri", "regions": ["abdomen"], "result": "positive", "findings": ["mass"]}
+    case["tests"].append({**mass, "date": "2026-11-18"})  # after the relapse: it counts
+    assert "a study was positive" in assess_data(case, kb).tumour.explanation
+
+
 def test_a_negative_chest_ct_does_not_discount_breast_cancer_in_an_adult(
     kb: KnowledgeBase, examples: dict[str, Any]
 ) -> None:

@@ -152,16 +152,26 @@ def choose_prior(age_months: float, oms_status: str, kb: KnowledgeBase) -> Prior
     return next(p for p in kb.priors if p.population == population and p.applies_to == applies)
 
 
-def tumour_question(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> list[str]:
-    """Why an occult tumour is in question (empty: no tumour question arises)."""
+def tumour_question(
+    rc: ResolvedCase,
+    oms: OmsResult,
+    kb: KnowledgeBase,
+    tests: Sequence[TestResult] | None = None,
+) -> list[str]:
+    """Why an occult tumour is in question (empty: no tumour question arises).
+
+    ``tests``: those that count for the search now (a re-opened search: only those after the
+    relapse or resection); a positive study before a resection is not a reason to search again,
+    the resection and the relapse are."""
     case = rc.case
+    counted = case.tests if tests is None else tests
     why: list[str] = []
     adult = case.age_months >= kb.param("adult_age_months")
     if oms.status in ("criteria_met", "possible"):
         why.append(f"OMS {oms.status.replace('_', ' ')}")
     if rc.present("opsoclonus") and not adult:
         why.append("opsoclonus in a child")
-    if any(t.modality in ("mibg", "urine_catecholamines") for t in case.tests):
+    if any(t.modality in ("mibg", "urine_catecholamines") for t in counted):
         why.append("a neuroblastoma test was already done")
     if not adult and "cerebellar_hypoperfusion" in rc.test_findings:
         why.append("cerebellar hypoperfusion on perfusion SPECT")
@@ -170,11 +180,12 @@ def tumour_question(rc: ResolvedCase, oms: OmsResult, kb: KnowledgeBase) -> list
     weeks = case.history.symptom_duration_weeks
     if rc.present("ataxia") and weeks is not None and weeks > kb.param("aca_typical_course_weeks"):
         why.append(f"ataxia for {weeks:g} weeks, beyond the usual post-infectious course")
-    if case.history.relapse:
+    h = case.history
+    if h.relapse or h.relapse_date is not None:
         why.append("OMS relapse")
-    if case.history.prior_tumour_resected:
+    if h.prior_tumour_resected or h.resection is not None:
         why.append("a neuroblastic tumour was resected before")
-    if any(is_tumour_positive(t, kb) for t in case.tests):
+    if any(is_tumour_positive(t, kb) for t in counted):
         why.append("a study was positive")
     return why
 
@@ -242,7 +253,9 @@ def assess_tumour(
     population = "adult" if adult else "child"
     prior = choose_prior(case.age_months, oms.status, kb)
     weights, region_sources = region_weights(kb, population)
-    question = tumour_question(rc, oms, kb)
+    question = tumour_question(
+        rc, oms, kb, view.tests if view is not None and view.reopened else None
+    )
     eq_lr = kb.param("equivocal_lr")
 
     point = Masses.start(prior.point, weights)
