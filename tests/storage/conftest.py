@@ -1,4 +1,5 @@
-"""Fixtures of the registry tests: every storage test runs on SQLite and on PostgreSQL."""
+"""Fixtures of the registry tests: every storage test runs on SQLite and on PostgreSQL (the
+session server of `tests/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ def _load(stem: str) -> Any:
     return sys.modules[name]
 
 
-pg = _load("pg")
 cases = _load("cases")
 _counter = itertools.count()
 
@@ -35,15 +35,6 @@ _counter = itertools.count()
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge()
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Any]:
-    server = pg.start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

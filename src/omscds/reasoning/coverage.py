@@ -7,16 +7,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omscds.knowledge import KnowledgeBase
-from omscds.model import BODY_REGIONS, Case, TestResult
+from omscds.model import BODY_REGIONS, Case, History, TestResult
 
 __all__ = [
     "SearchView",
     "body_regions",
+    "had_resection",
+    "has_relapsed",
     "is_tumour_positive",
     "search_view",
     "searched_regions",
     "uncovered_regions",
 ]
+
+
+def has_relapsed(h: History) -> bool:
+    """OMS relapsed after a remission: said so, or given by its date."""
+    return bool(h.relapse or h.relapse_date is not None)
+
+
+def had_resection(h: History) -> bool:
+    """A neuroblastic tumour was resected before: said so, or the resection is recorded."""
+    return bool(h.prior_tumour_resected or h.resection is not None)
 
 
 def body_regions(regions: Iterable[str]) -> tuple[str, ...]:
@@ -113,7 +125,7 @@ def search_view(case: Case, kb: KnowledgeBase, population: str, reopened: bool) 
     """
     h = case.history
     regions = kb.pathway.branch(population).search_regions if kb.pathway else BODY_REGIONS
-    relapse = bool(h.relapse or h.relapse_date is not None)
+    relapse = has_relapsed(h)
     tests: tuple[TestResult, ...] = case.tests
     since: dt.date | None = None
     warnings: list[str] = []

@@ -19,6 +19,8 @@ from omscds.model import BODY_REGIONS, NextTest, OmsResult, TestResult, TumourEv
 from omscds.reasoning.coverage import (
     SearchView,
     body_regions,
+    had_resection,
+    has_relapsed,
     is_tumour_positive,
     searched_regions,
 )
@@ -181,9 +183,9 @@ def tumour_question(
     if rc.present("ataxia") and weeks is not None and weeks > kb.param("aca_typical_course_weeks"):
         why.append(f"ataxia for {weeks:g} weeks, beyond the usual post-infectious course")
     h = case.history
-    if h.relapse or h.relapse_date is not None:
+    if has_relapsed(h):
         why.append("OMS relapse")
-    if h.prior_tumour_resected or h.resection is not None:
+    if had_resection(h):
         why.append("a neuroblastic tumour was resected before")
     if any(is_tumour_positive(t, kb) for t in counted):
         why.append("a study was positive")

@@ -75,15 +75,6 @@ def _open(
     )
 
 
-def _safe_url(database: str | None) -> str:
-    from sqlalchemy.engine.url import make_url
-
-    from omscds.storage import resolve_url
-
-    url = resolve_url(database or _settings().database_url)
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def _history_json(h: PatientHistory) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -167,13 +158,14 @@ def register(app: typer.Typer) -> None:
         from omscds.storage import current_revision, grant_app_role
 
         reg = _open(database, create=True)
+        where = reg.engine.url.render_as_string(hide_password=True)
         try:
             rev = current_revision(reg.engine)
             if app_role:
                 grant_app_role(reg.engine, app_role)
         finally:
             reg.close()
-        out_console.print(f"registry ready: {_safe_url(database)} (schema revision {rev})")
+        out_console.print(f"registry ready: {where} (schema revision {rev})")
         if app_role:
             out_console.print(f"role {app_role} may read and append; it cannot change rows")
 
